@@ -1,0 +1,46 @@
+"""Pure decoders: payload bytes (+ fPort, device config) -> catalog readings. No I/O here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from meetnet.records import Reading
+
+from decoders.base import DecodeError, DeviceModel
+from decoders.config import DeviceConfig
+from decoders.derive import derive
+from decoders.registry import MODELS
+
+__all__ = ["MODELS", "DecodeError", "DeviceConfig", "DeviceModel", "decode", "derive"]
+
+_DEFAULT_CONFIG = DeviceConfig()
+
+
+def decode(
+    model_key: str,
+    f_port: int,
+    payload: bytes,
+    config: DeviceConfig | Mapping[str, Any] | None = None,
+) -> list[Reading]:
+    """Decode one uplink of ``model_key`` and add the readings its config derives.
+
+    Raises DecodeError (with the reason) for an unknown model or a payload the model's spec does
+    not allow; never any other exception for any bytes and port.
+    """
+    model = MODELS.get(model_key)
+    if model is None:
+        raise DecodeError(f"no decoder for model {model_key!r}")
+    try:
+        readings = model.decode(f_port, payload)
+    except DecodeError:
+        raise
+    except (ValueError, IndexError, KeyError, OverflowError) as exc:  # defence in depth
+        raise DecodeError(f"{model_key}: malformed payload ({exc})") from exc
+    if config is None:
+        cfg = _DEFAULT_CONFIG
+    elif isinstance(config, DeviceConfig):
+        cfg = config
+    else:
+        cfg = DeviceConfig.model_validate(config)
+    return derive(readings, cfg)

@@ -1,0 +1,115 @@
+"""One settings object for every meetnet service, read from ``MEETNET_*`` environment variables.
+
+Passed explicitly (``create_app(settings)``, ``Subscriber(settings, ...)``) rather than read as a
+module global, so tests build their own without patching anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import platformdirs
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Topics of The Things Stack v3 (``v3/{app}@{tenant}/devices/{dev}/...``) and ChirpStack v4
+#: (``application/{app}/device/{dev_eui}/event/...``). ``+`` matches ``app@tenant`` as one level.
+DEFAULT_TOPICS = [
+    "v3/+/devices/+/up",
+    "v3/+/devices/+/join",
+    "application/+/device/+/event/up",
+    "application/+/device/+/event/join",
+    "application/+/device/+/event/status",
+]
+
+
+class MqttTarget:
+    """Host, port and credentials parsed from ``MEETNET_MQTT_URL`` (``mqtt://user:pass@host:1883``)."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+            raise ValueError(f"unsupported MQTT URL scheme {parts.scheme!r}; use mqtt:// or mqtts://")
+        self.tls = parts.scheme in ("mqtts", "ssl")
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or (8883 if self.tls else 1883)
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+
+    def __repr__(self) -> str:  # never show the password
+        return f"MqttTarget({self.host}:{self.port}, user={self.username!r}, tls={self.tls})"
+
+
+class Settings(BaseSettings):
+    """Configuration of every meetnet process. Every field maps to ``MEETNET_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="MEETNET_", env_file=".env", extra="ignore")
+
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="PostgreSQL/TimescaleDB URL (postgresql://user:pass@host:5432/db). "
+        "Unset: `meetnet demo` starts an embedded PostgreSQL in the data directory.",
+    )
+    mqtt_url: SecretStr | None = Field(
+        default=None,
+        description="Broker URL with optional credentials, mqtt://user:pass@host:1883. "
+        "Unset: `meetnet demo` starts Mosquitto if installed, else an embedded Python broker.",
+    )
+    mqtt_username: str | None = Field(default=None, description="Overrides the URL's user.")
+    mqtt_password: SecretStr | None = Field(default=None, description="Overrides the URL's password.")
+    mqtt_topics: list[str] = Field(default_factory=lambda: list(DEFAULT_TOPICS))
+    mqtt_client_id: str = Field(
+        default="meetnet-ingest",
+        description="Stable id: the broker keeps this client's session and queued messages.",
+    )
+    mqtt_shared_group: str | None = Field(
+        default=None,
+        description="Share the load between ingest workers through $share/<group>/<topic>.",
+    )
+    mqtt_session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
+    batch_size: int = Field(default=500, ge=1, le=65535, description="Flush after N messages.")
+    flush_interval_ms: int = Field(default=200, ge=1, description="Flush at least this often.")
+    receive_maximum: int = Field(
+        default=5000,
+        ge=1,
+        le=65535,
+        description="MQTT 5 Receive Maximum: unacked messages the broker may send us at once.",
+    )
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=0, le=65535)
+    data_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir("meetnet")),
+        description="Embedded PostgreSQL data, broker persistence and demo state live here.",
+    )
+    log_level: str = "INFO"
+    log_json: bool = Field(default=False, description="Log one JSON object per line.")
+
+    @field_validator("mqtt_topics", mode="before")
+    @classmethod
+    def _split_topics(cls, value: object) -> object:
+        # Accept a comma-separated env var as well as a JSON list.
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [t.strip() for t in value.split(",") if t.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _receive_max_covers_batch(self) -> Settings:
+        # A manual-ack batch can never grow past what the broker lets us hold unacked.
+        if self.receive_maximum < self.batch_size:
+            self.receive_maximum = self.batch_size
+        return self
+
+    def mqtt_target(self) -> MqttTarget | None:
+        """The broker to connect to, credentials applied; None when no URL is configured."""
+        if self.mqtt_url is None:
+            return None
+        target = MqttTarget(self.mqtt_url.get_secret_value())
+        if self.mqtt_username:
+            target.username = self.mqtt_username
+        if self.mqtt_password is not None:
+            target.password = self.mqtt_password.get_secret_value()
+        return target
+
+    def database_dsn(self) -> str | None:
+        return self.database_url.get_secret_value() if self.database_url else None
