@@ -1,0 +1,166 @@
+"""Uplink -> device lookup -> decode -> derive -> validate -> batch rows (DESIGN.md, steps 3-6).
+
+The pipeline only builds rows; the subscriber stores a batch with `store.Writer` and acks its
+messages after the commit. Every refusal becomes a dead-letter row with the stage and reason, so
+nothing a network server sent is ever dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+from pydantic import ValidationError
+
+import decoders
+from decoders import DecodeError, DeviceConfig
+from ingest import metrics
+from ingest.envelopes import EnvelopeError, Ignored, parse
+from meetnet.catalog import out_of_range
+from meetnet.records import DeviceEvent, Uplink
+from store import devices as registry
+from store.rows import Batch, DeadLetterRow, DeviceSeen, ReadingRow, UplinkRow
+
+log = logging.getLogger(__name__)
+
+#: How long a registry answer is trusted. A device added or reconfigured through the API or CLI
+#: is picked up within this time; a negative answer is retried sooner.
+KNOWN_TTL_S = 60.0
+UNKNOWN_TTL_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    info: registry.DeviceInfo
+    config: DeviceConfig
+
+
+class DeviceCache:
+    """dev_eui -> registered device, read through a dedicated autocommit connection."""
+
+    def __init__(self, dsn: str) -> None:
+        self.conn = psycopg.connect(dsn, autocommit=True)
+        self._entries: dict[str, tuple[float, _Known | None]] = {}
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _store(self, eui: str, info: registry.DeviceInfo | None) -> _Known | None:
+        known = None
+        if info is not None:
+            try:
+                cfg = DeviceConfig.model_validate(info.config)
+            except ValidationError as exc:
+                log.warning("device %s has an invalid config, deriving nothing: %s", eui, exc)
+                cfg = DeviceConfig()
+            known = _Known(info, cfg)
+        ttl = KNOWN_TTL_S if known else UNKNOWN_TTL_S
+        self._entries[eui] = (time.monotonic() + ttl, known)
+        return known
+
+    def get(self, eui: str) -> _Known | None:
+        hit = self._entries.get(eui)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        return self._store(eui, registry.get_device(self.conn, eui))
+
+    def auto_register(self, up: Uplink, model_key: str) -> _Known | None:
+        info = registry.auto_register(
+            self.conn, dev_eui=up.dev_eui, device_id=up.device_id, network=up.network,
+            application_id=up.application_id, model_key=model_key,
+            use_case=decoders.MODELS[model_key].use_case,
+        )
+        if info is not None:
+            log.info("auto-registered %s (%s) as %s", up.dev_eui, up.device_id, model_key)
+        return self._store(up.dev_eui, info)
+
+
+class Pipeline:
+    """Turns raw MQTT messages into rows of a `Batch`."""
+
+    def __init__(self, dsn: str) -> None:
+        self.devices = DeviceCache(dsn)
+
+    def close(self) -> None:
+        self.devices.close()
+
+    def handle(self, topic: str, payload: bytes, batch: Batch) -> None:
+        """Add what one message contributes to ``batch``; never raises for bad input."""
+        try:
+            parsed = parse(topic, payload)
+        except Ignored:
+            metrics.MESSAGES.labels("ignored").inc()
+            return
+        except EnvelopeError as exc:
+            self._dead(batch, "parse", str(exc), topic, payload)
+            return
+        if isinstance(parsed, DeviceEvent):
+            known = self.devices.get(parsed.dev_eui)
+            if known is not None:
+                batch.seen.append(DeviceSeen(known.info.id, parsed.received_at,
+                                             parsed.battery_percent))
+            metrics.MESSAGES.labels("event").inc()
+            return
+        self._uplink(parsed, topic, payload, batch)
+
+    def _uplink(self, up: Uplink, topic: str, payload: bytes, batch: Batch) -> None:
+        known = self.devices.get(up.dev_eui)
+        if known is None and up.model_key in decoders.MODELS:
+            known = self.devices.auto_register(up, up.model_key)  # type: ignore[arg-type]
+        batch.uplinks.append(UplinkRow(
+            received_at=up.received_at, dev_eui=up.dev_eui,
+            f_cnt=up.f_cnt if up.f_cnt is not None else -1, f_port=up.f_port,
+            payload=up.payload, network=up.network, application_id=up.application_id,
+            device_id=known.info.id if known else None, rssi=up.rssi, snr=up.snr,
+            gateway_count=up.gateway_count,
+            decoded_json=json.dumps(up.decoded) if up.decoded is not None else None,
+        ))
+        if known is None:
+            self._dead(batch, "lookup", f"unknown device {up.dev_eui} ({up.device_id}) in "
+                       f"{up.network} application {up.application_id}", topic, payload, up.dev_eui)
+            return
+        batch.seen.append(DeviceSeen(known.info.id, up.received_at))
+        if not up.f_port or not up.payload:
+            # fPort 0 / no FRMPayload: a MAC-only uplink, nothing to decode.
+            metrics.MESSAGES.labels("empty").inc()
+            return
+        try:
+            readings = decoders.decode(known.info.model_key, up.f_port, up.payload, known.config)
+        except DecodeError as exc:
+            self._dead(batch, "decode", f"{known.info.model_key}: {exc}", topic, payload, up.dev_eui)
+            return
+        refused: list[str] = []
+        for r in readings:
+            reason = out_of_range(r.metric, r.value)
+            if reason:
+                refused.append(reason)
+                continue
+            when = r.time or (up.received_at + timedelta(seconds=r.offset_s) if r.offset_s
+                              else up.received_at)
+            batch.readings.append(ReadingRow(when, known.info.id, r.metric, r.value))
+            if r.metric == "battery":
+                batch.seen.append(DeviceSeen(known.info.id, up.received_at, r.value))
+        if refused:
+            # The plausible values of the same frame are kept; the message is kept too, with
+            # every value that was refused.
+            self._dead(batch, "validate", "; ".join(refused), topic, payload, up.dev_eui)
+        else:
+            metrics.MESSAGES.labels("stored").inc()
+
+    @staticmethod
+    def _dead(batch: Batch, stage: str, reason: str, topic: str, payload: bytes,
+              dev_eui: str | None = None) -> None:
+        metrics.MESSAGES.labels("dead_letter").inc()
+        metrics.DEAD_LETTERS.labels(stage).inc()
+        log.info("dead letter", extra={"stage": stage, "reason": reason, "topic": topic})
+        batch.dead_letters.append(DeadLetterRow(stage, reason, topic, payload, dev_eui))
+
+
+def describe(batch: Batch) -> dict[str, Any]:
+    return {"uplinks": len(batch.uplinks), "readings": len(batch.readings),
+            "dead_letters": len(batch.dead_letters)}

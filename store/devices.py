@@ -1,0 +1,178 @@
+"""The device registry: organisations, network applications and devices (DESIGN.md step 4)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.rows import class_row
+
+Visibility = str  # 'private' | 'shared' | 'open'
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    id: int
+    dev_eui: str
+    organisation_id: int
+    model_key: str
+    use_case: str
+    config: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NewDevice:
+    dev_eui: str
+    organisation: str  # slug
+    model_key: str
+    device_id: str = ""
+    application_id: str = ""
+    name: str = ""
+    use_case: str = "any"
+    visibility: Visibility = "private"
+    config: Mapping[str, Any] | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+def ensure_organisation(conn: psycopg.Connection[Any], slug: str, name: str | None = None) -> int:
+    row = conn.execute(
+        """INSERT INTO organisations (slug, name) VALUES (%s, %s)
+           ON CONFLICT (slug) DO UPDATE SET name = COALESCE(%s, organisations.name)
+           RETURNING id""",
+        (slug, name or slug, name),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def link_application(conn: psycopg.Connection[Any], network: str, application_id: str,
+                     organisation: str, default_visibility: Visibility = "private") -> None:
+    """Declare that uplinks of this network application belong to ``organisation``."""
+    org_id = ensure_organisation(conn, organisation)
+    conn.execute(
+        """INSERT INTO applications (network, application_id, organisation_id, default_visibility)
+           VALUES (%s, %s, %s, %s)
+           ON CONFLICT (network, application_id) DO UPDATE
+               SET organisation_id = EXCLUDED.organisation_id,
+                   default_visibility = EXCLUDED.default_visibility""",
+        (network, application_id, org_id, default_visibility),
+    )
+
+
+def upsert_device(conn: psycopg.Connection[Any], dev: NewDevice) -> int:
+    """Register or update a device; returns its id. Idempotent."""
+    org_id = ensure_organisation(conn, dev.organisation)
+    row = conn.execute(
+        """INSERT INTO devices (dev_eui, device_id, application_id, organisation_id, model_key,
+                                name, use_case, visibility, config, lat, lon)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+           ON CONFLICT (dev_eui) DO UPDATE SET
+               device_id = EXCLUDED.device_id, application_id = EXCLUDED.application_id,
+               organisation_id = EXCLUDED.organisation_id, model_key = EXCLUDED.model_key,
+               name = EXCLUDED.name, use_case = EXCLUDED.use_case,
+               visibility = EXCLUDED.visibility, config = EXCLUDED.config,
+               lat = EXCLUDED.lat, lon = EXCLUDED.lon, auto_registered = false
+           RETURNING id""",
+        (dev.dev_eui.lower(), dev.device_id, dev.application_id, org_id, dev.model_key, dev.name,
+         dev.use_case, dev.visibility, json.dumps(dict(dev.config or {})), dev.lat, dev.lon),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def get_device(conn: psycopg.Connection[Any], dev_eui: str) -> DeviceInfo | None:
+    with conn.cursor(row_factory=class_row(DeviceInfo)) as cur:
+        return cur.execute(
+            """SELECT id, dev_eui, organisation_id, model_key, use_case, config
+               FROM devices WHERE dev_eui = %s""",
+            (dev_eui,),
+        ).fetchone()
+
+
+def auto_register(conn: psycopg.Connection[Any], *, dev_eui: str, device_id: str, network: str,
+                  application_id: str, model_key: str, use_case: str) -> DeviceInfo | None:
+    """Register an unknown device to the organisation owning its application (DESIGN.md step 4).
+
+    Returns None when the application belongs to no organisation: then nobody can own the data
+    and the uplink is dead-lettered instead.
+    """
+    row = conn.execute(
+        """SELECT organisation_id, default_visibility FROM applications
+           WHERE network = %s AND application_id = %s""",
+        (network, application_id),
+    ).fetchone()
+    if row is None:
+        return None
+    conn.execute(
+        """INSERT INTO devices (dev_eui, device_id, application_id, organisation_id, model_key,
+                                name, use_case, visibility, auto_registered)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, true)
+           ON CONFLICT (dev_eui) DO NOTHING""",
+        (dev_eui, device_id, application_id, row[0], model_key, device_id, use_case, row[1]),
+    )
+    return get_device(conn, dev_eui)
+
+
+CSV_COLUMNS = ("dev_eui", "organisation", "model_key", "device_id", "application_id", "name",
+               "use_case", "visibility", "lat", "lon", "config")
+
+
+class ImportError_(ValueError):
+    """A CSV row that cannot be imported; the message names the line."""
+
+
+def read_devices_csv(path: Path) -> list[NewDevice]:
+    """Parse a device CSV (header: dev_eui, organisation, model_key[, device_id, application_id,
+    name, use_case, visibility, lat, lon, config]); ``config`` is a JSON object."""
+    out: list[NewDevice] = []
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"dev_eui", "organisation", "model_key"} - set(reader.fieldnames or [])
+        if missing:
+            raise ImportError_(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+        unknown = set(reader.fieldnames or []) - set(CSV_COLUMNS)
+        if unknown:
+            raise ImportError_(f"{path}: unknown column(s) {', '.join(sorted(unknown))}")
+        for lineno, row in enumerate(reader, start=2):
+            try:
+                out.append(_csv_row(row))
+            except (ValueError, json.JSONDecodeError) as exc:
+                raise ImportError_(f"{path}:{lineno}: {exc}") from None
+    return out
+
+
+def _csv_row(row: Mapping[str, str | None]) -> NewDevice:
+    def opt(key: str) -> str:
+        return (row.get(key) or "").strip()
+
+    eui = opt("dev_eui").lower()
+    if len(eui) != 16 or any(c not in "0123456789abcdef" for c in eui):
+        raise ValueError(f"dev_eui {eui!r} is not 16 hex digits")
+    vis = opt("visibility") or "private"
+    if vis not in ("private", "shared", "open"):
+        raise ValueError(f"visibility {vis!r} is not private, shared or open")
+    config = json.loads(opt("config")) if opt("config") else {}
+    if not isinstance(config, dict):
+        raise ValueError("config must be a JSON object")
+    return NewDevice(
+        dev_eui=eui, organisation=opt("organisation"), model_key=opt("model_key"),
+        device_id=opt("device_id"), application_id=opt("application_id"), name=opt("name"),
+        use_case=opt("use_case") or "any", visibility=vis, config=config,
+        lat=float(opt("lat")) if opt("lat") else None,
+        lon=float(opt("lon")) if opt("lon") else None,
+    )
+
+
+def import_devices(conn: psycopg.Connection[Any], devices: Iterable[NewDevice]) -> int:
+    n = 0
+    with conn.transaction():
+        for dev in devices:
+            upsert_device(conn, dev)
+            n += 1
+    return n

@@ -1,0 +1,132 @@
+"""The write path: one transaction per batch, COPY into session-local staging tables, then
+``INSERT .. SELECT .. ON CONFLICT DO NOTHING`` on the dedup keys (DESIGN.md, step 7).
+
+COPY rather than executemany because it sends rows as one stream instead of one round trip per
+row (psycopg docs, "Using COPY TO and COPY FROM"); the staging tables exist because COPY itself
+cannot skip conflicting rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import psycopg
+
+from store.rows import Batch, DeviceSeen
+
+_STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS stage_readings (
+    time timestamptz, device_id bigint, metric_id smallint, value double precision
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_uplinks (LIKE uplinks INCLUDING DEFAULTS)
+    ON COMMIT DELETE ROWS;
+"""
+
+_UPLINK_COLUMNS = ("received_at, dev_eui, f_cnt, f_port, payload, network, application_id, "
+                   "device_id, rssi, snr, gateway_count, decoded")
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    uplinks: int  # new raw uplinks stored (duplicates excluded)
+    readings: int  # new readings stored
+    dead_letters: int
+
+
+class Writer:
+    """Stores batches over one dedicated connection (not shared: it holds temp tables)."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self.conn = self._connect()
+        with self.conn.transaction():
+            rows = self.conn.execute("SELECT name, id FROM metrics").fetchall()
+        self.metric_ids: dict[str, int] = {name: mid for name, mid in rows}
+
+    def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
+        conn = psycopg.connect(self.dsn, autocommit=False)
+        with conn.transaction():
+            conn.execute(_STAGING)  # type: ignore[arg-type]
+        return conn
+
+    def reconnect(self) -> None:
+        """After a lost connection: a new session (the temp tables are per session)."""
+        try:
+            self.conn.close()
+        finally:
+            self.conn = self._connect()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def write(self, batch: Batch) -> WriteResult:
+        """Store the batch atomically; replaying the same batch changes nothing."""
+        n_up = n_read = 0
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            if batch.uplinks:
+                with cur.copy(f"COPY stage_uplinks ({_UPLINK_COLUMNS}) FROM STDIN") as copy:
+                    for u in batch.uplinks:
+                        copy.write_row((u.received_at, u.dev_eui, u.f_cnt, u.f_port, u.payload,
+                                        u.network, u.application_id, u.device_id, u.rssi, u.snr,
+                                        u.gateway_count, u.decoded_json))
+                cur.execute(f"INSERT INTO uplinks ({_UPLINK_COLUMNS}) "  # noqa: S608 - constant
+                            f"SELECT {_UPLINK_COLUMNS} FROM stage_uplinks "
+                            "ON CONFLICT ON CONSTRAINT uplinks_dedup DO NOTHING")
+                n_up = cur.rowcount
+            if batch.readings:
+                ids = self.metric_ids
+                with cur.copy("COPY stage_readings (time, device_id, metric_id, value) FROM STDIN"
+                              ) as copy:
+                    for r in batch.readings:
+                        copy.write_row((r.time, r.device_id, ids[r.metric], r.value))
+                cur.execute("INSERT INTO readings (time, device_id, metric_id, value) "
+                            "SELECT time, device_id, metric_id, value FROM stage_readings "
+                            "ON CONFLICT ON CONSTRAINT readings_pkey DO NOTHING")
+                n_read = cur.rowcount
+                # Latest value per (device, metric); an old message replayed late never
+                # overwrites a newer value.
+                cur.execute("""
+                    INSERT INTO latest_readings (device_id, metric_id, time, value)
+                    SELECT DISTINCT ON (device_id, metric_id) device_id, metric_id, time, value
+                    FROM stage_readings ORDER BY device_id, metric_id, time DESC
+                    ON CONFLICT (device_id, metric_id) DO UPDATE
+                        SET time = EXCLUDED.time, value = EXCLUDED.value
+                        WHERE latest_readings.time <= EXCLUDED.time""")
+            if batch.dead_letters:
+                cur.executemany(
+                    """INSERT INTO dead_letters (stage, reason, topic, dev_eui, payload, message_hash)
+                       VALUES (%s, %s, %s, %s, %s, %s)
+                       ON CONFLICT ON CONSTRAINT dead_letters_dedup DO UPDATE
+                           SET times_seen = dead_letters.times_seen + 1,
+                               last_seen_at = now(), reason = EXCLUDED.reason""",
+                    [(d.stage, d.reason, d.topic, d.dev_eui, d.payload,
+                      hashlib.sha256(d.topic.encode() + b"\0" + d.payload).digest())
+                     for d in batch.dead_letters],
+                )
+            if batch.seen:
+                cur.executemany(
+                    """UPDATE devices SET last_seen_at = GREATEST(last_seen_at, %s),
+                           battery_percent = COALESCE(%s, battery_percent)
+                       WHERE id = %s""",
+                    [(s.at, s.battery_percent, s.device_id) for s in _latest_seen(batch.seen)],
+                )
+        return WriteResult(n_up, n_read, len(batch.dead_letters))
+
+
+def _latest_seen(seen: list[DeviceSeen]) -> list[DeviceSeen]:
+    newest: dict[int, DeviceSeen] = {}
+    for s in seen:
+        cur = newest.get(s.device_id)
+        if cur is None or s.at > cur.at:
+            newest[s.device_id] = DeviceSeen(
+                s.device_id, s.at, s.battery_percent if s.battery_percent is not None
+                else (cur.battery_percent if cur else None))
+    # Sorted so concurrent workers lock device rows in one order and cannot deadlock.
+    return sorted(newest.values(), key=lambda s: s.device_id)
