@@ -1,0 +1,237 @@
+"""The ``meetnet`` command line (typer). Heavy imports happen inside the commands so that
+``meetnet --help`` is instant and each command loads only what it uses."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from meetnet import logs
+from meetnet.settings import Settings
+
+app = typer.Typer(help="meetnet: a regional LoRaWAN network's data, decoded, stored and served.",
+                  no_args_is_help=True, add_completion=False)
+devices_app = typer.Typer(help="The device registry.", no_args_is_help=True)
+decoders_app = typer.Typer(help="Device decoders.", no_args_is_help=True)
+dashboards_app = typer.Typer(help="Grafana dashboards as code.", no_args_is_help=True)
+app.add_typer(devices_app, name="devices")
+app.add_typer(decoders_app, name="decoders")
+app.add_typer(dashboards_app, name="dashboards")
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    logs.setup(settings.log_level, settings.log_json)
+    return settings
+
+
+def _require_dsn(settings: Settings) -> str:
+    dsn = settings.database_dsn()
+    if not dsn:
+        typer.echo("MEETNET_DATABASE_URL is not set (postgresql://user:pass@host:5432/db). "
+                   "`meetnet demo` runs everything embedded instead.", err=True)
+        raise typer.Exit(2)
+    return dsn
+
+
+def _stop_on_signals(stop: threading.Event | object) -> None:
+    def handler(signum: int, frame: object) -> None:
+        stop.set() if isinstance(stop, threading.Event) else stop.stop()  # type: ignore[attr-defined]
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+@app.command()
+def demo(
+    duration: Annotated[float | None, typer.Option(help="Stop after N seconds (default: Ctrl-C)")
+                        ] = None,
+    history_days: Annotated[float, typer.Option(help="Days of history to backfill first")] = 2.0,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per real second after the "
+                                              "backfill")] = 1.0,
+) -> None:
+    """Run everything on this machine: PostgreSQL, an MQTT broker, ingest, the API and the
+    Leiden scenario simulator. Nothing needs to be installed beforehand."""
+    from meetnet.demo import run_demo
+
+    settings = _settings()
+    run_demo(settings, duration_s=duration, history_days=history_days, speed=speed)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations (idempotent; TimescaleDB when available)."""
+    from store import migrate as run
+
+    settings = _settings()
+    result = run(_require_dsn(settings))
+    kind = "TimescaleDB" if result.timescale else "plain PostgreSQL"
+    applied = ", ".join(result.applied) or "nothing new"
+    typer.echo(f"schema up to date ({kind}); applied: {applied}")
+
+
+@app.command()
+def ingest(
+    protocol: Annotated[str, typer.Option(help="auto (MQTT 5, else 3.1.1), 5 or 3.1.1")] = "auto",
+    metrics_port: Annotated[int, typer.Option(help="Prometheus metrics port (0: off)")] = 9108,
+) -> None:
+    """Consume uplinks from the broker and store them; SIGTERM/Ctrl-C flushes, acks and exits."""
+    from prometheus_client import start_http_server
+
+    from ingest import Subscriber
+
+    settings = _settings()
+    dsn = _require_dsn(settings)
+    if settings.mqtt_target() is None:
+        typer.echo("MEETNET_MQTT_URL is not set (mqtt://user:pass@host:1883).", err=True)
+        raise typer.Exit(2)
+    if metrics_port:
+        start_http_server(metrics_port, addr=settings.api_host)
+    sub = Subscriber(settings, dsn, protocol=protocol)
+    _stop_on_signals(sub)
+    stats = sub.run()
+    typer.echo(f"stopped: {stats.messages} messages, {stats.readings} readings, "
+               f"{stats.dead_letters} dead letters")
+
+
+@app.command()
+def api() -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from api import create_app
+
+    settings = _settings()
+    dsn = _require_dsn(settings)
+    uvicorn.run(create_app(settings, dsn), host=settings.api_host, port=settings.api_port,
+                log_config=None)
+
+
+@app.command()
+def simulate(
+    speed: Annotated[float, typer.Option(help="Simulated seconds per real second")] = 1.0,
+    duration: Annotated[float | None, typer.Option(help="Stop after N real seconds")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the scenario")] = 71,
+    network: Annotated[str, typer.Option(help="tts or chirpstack message format")] = "tts",
+    backfill_days: Annotated[float, typer.Option(help="First publish N past days, fast")] = 0.0,
+) -> None:
+    """Publish the Leiden scenario's uplinks to the broker, in the devices' real formats."""
+    from datetime import UTC, datetime, timedelta
+
+    from simulators.run import backfill, run_scenario
+
+    settings = _settings()
+    target = settings.mqtt_target()
+    if target is None:
+        typer.echo("MEETNET_MQTT_URL is not set (mqtt://user:pass@host:1883).", err=True)
+        raise typer.Exit(2)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    now = datetime.now(UTC)
+    if backfill_days > 0:
+        n = backfill(target, start=now - timedelta(days=backfill_days), end=now, seed=seed,
+                     network=network, progress=True)
+        typer.echo(f"backfilled {n} uplinks")
+    n = run_scenario(target, speed=speed, duration_s=duration, start=now, seed=seed,
+                     network=network, progress=sys.stderr.isatty(), stop=stop)
+    typer.echo(f"published {n} uplinks")
+
+
+@devices_app.command("import")
+def devices_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV file")],
+) -> None:
+    """Register or update devices from a CSV file (header: dev_eui, organisation, model_key,
+    device_id, application_id, name, use_case, visibility, lat, lon, config)."""
+    import psycopg
+    from pydantic import ValidationError
+
+    from decoders import MODELS, DeviceConfig
+    from store.devices import ImportError_, import_devices, read_devices_csv
+
+    settings = _settings()
+    dsn = _require_dsn(settings)
+    try:
+        rows = read_devices_csv(file)
+    except ImportError_ as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    problems = []
+    for i, dev in enumerate(rows, start=2):
+        if dev.model_key not in MODELS:
+            problems.append(f"{file}:{i}: unknown model {dev.model_key!r} "
+                            "(see `meetnet decoders list`)")
+        try:
+            DeviceConfig.model_validate(dev.config or {})
+        except ValidationError as exc:
+            problems.append(f"{file}:{i}: invalid config: {exc.errors()[0]['msg']} "
+                            f"({'.'.join(map(str, exc.errors()[0]['loc']))})")
+    if problems:
+        typer.echo("\n".join(problems), err=True)
+        raise typer.Exit(1)
+    with psycopg.connect(dsn) as conn:
+        n = import_devices(conn, rows)
+    typer.echo(f"imported {n} device(s)")
+
+
+@decoders_app.command("list")
+def decoders_list() -> None:
+    """The device models meetnet decodes."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from decoders import MODELS
+
+    table = Table("model key", "vendor / model", "use case", "metrics")
+    for m in MODELS.values():
+        table.add_row(m.key, f"{m.vendor} {m.model}", m.use_case, ", ".join(m.metrics))
+    Console().print(table)
+
+
+@app.command()
+def decode(
+    model: Annotated[str, typer.Argument(help="model key, e.g. milesight-iot/em310-udl")],
+    payload_hex: Annotated[str, typer.Argument(help="payload as hex")],
+    port: Annotated[int, typer.Option("--port", help="fPort")] = 85,
+    as_json: Annotated[bool, typer.Option("--json", help="print a JSON list")] = False,
+) -> None:
+    """Decode one payload and print the readings; exit status 1 with the reason if it cannot."""
+    from decoders import DecodeError
+    from decoders import decode as run
+    from meetnet.catalog import METRICS
+
+    try:
+        payload = bytes.fromhex(payload_hex.replace(" ", ""))
+        readings = run(model, port, payload)
+    except (DecodeError, ValueError) as exc:
+        typer.echo(f"cannot decode: {exc}", err=True)
+        raise typer.Exit(1) from None
+    rows = [{"metric": r.metric, "value": r.value, "unit": METRICS[r.metric].unit}
+            for r in readings]
+    if as_json:
+        typer.echo(json.dumps(rows))
+    else:
+        for row in rows:
+            typer.echo(f"{row['metric']:<24} {row['value']:>12g} {row['unit']}")
+
+
+@dashboards_app.command("push")
+def dashboards_push(
+    url: Annotated[str, typer.Option(envvar="GRAFANA_URL", help="Grafana base URL")],
+    token: Annotated[str, typer.Option(envvar="GRAFANA_TOKEN", help="Grafana API token")],
+) -> None:
+    """Upload the dashboards of dashboards/ to a Grafana server."""
+    from dashboards.push import push
+
+    push(url, token)
+    typer.echo("dashboards pushed")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,133 @@
+"""Named read queries with typed results: what the API and analytics ask of the database.
+
+Visibility is part of every query (DESIGN.md "who sees my data"): without an organisation only
+devices marked ``open`` are returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import class_row
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRow:
+    dev_eui: str
+    device_id: str
+    name: str
+    organisation: str
+    model_key: str
+    use_case: str
+    visibility: str
+    lat: float | None
+    lon: float | None
+    last_seen_at: datetime | None
+    battery_percent: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    time: datetime
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class LatestRow:
+    dev_eui: str
+    metric: str
+    unit: str
+    time: datetime
+    value: float
+
+
+_DEVICE_SELECT = """
+    SELECT d.dev_eui, d.device_id, d.name, o.slug AS organisation, d.model_key, d.use_case,
+           d.visibility, d.lat, d.lon, d.last_seen_at, d.battery_percent
+    FROM devices d JOIN organisations o ON o.id = d.organisation_id
+"""
+
+
+def _visible(org_slug: str | None) -> tuple[str, list[Any]]:
+    if org_slug is None:
+        return "d.visibility = 'open'", []
+    return "(d.visibility = 'open' OR o.slug = %s)", [org_slug]
+
+
+def ping(conn: psycopg.Connection[Any]) -> bool:
+    return conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def list_devices(conn: psycopg.Connection[Any], *, use_case: str | None = None,
+                 organisation: str | None = None) -> list[DeviceRow]:
+    where, params = _visible(organisation)
+    sql = _DEVICE_SELECT + " WHERE " + where
+    if use_case:
+        sql += " AND d.use_case = %s"
+        params.append(use_case)
+    sql += " ORDER BY d.use_case, d.name, d.dev_eui"
+    with conn.cursor(row_factory=class_row(DeviceRow)) as cur:
+        return cur.execute(sql, params).fetchall()  # type: ignore[arg-type]
+
+
+def get_device(conn: psycopg.Connection[Any], dev_eui: str, *,
+               organisation: str | None = None) -> DeviceRow | None:
+    where, params = _visible(organisation)
+    with conn.cursor(row_factory=class_row(DeviceRow)) as cur:
+        return cur.execute(_DEVICE_SELECT + " WHERE d.dev_eui = %s AND " + where,  # type: ignore[arg-type]
+                           [dev_eui, *params]).fetchone()
+
+
+def readings(conn: psycopg.Connection[Any], dev_eui: str, metric: str, *,
+             start: datetime | None, end: datetime | None, after: datetime | None = None,
+             limit: int = 1000) -> list[Point]:
+    """Readings of one device and metric in [start, end), oldest first; ``after`` is the cursor
+    (the time of the last reading of the previous page)."""
+    conds = ["d.dev_eui = %s", "m.name = %s"]
+    params: list[Any] = [dev_eui, metric]
+    for cond, value in (("r.time >= %s", start), ("r.time < %s", end), ("r.time > %s", after)):
+        if value is not None:
+            conds.append(cond)
+            params.append(value)
+    params.append(limit)
+    sql = ("SELECT r.time, r.value FROM readings r JOIN devices d ON d.id = r.device_id "
+           "JOIN metrics m ON m.id = r.metric_id WHERE " + " AND ".join(conds) +
+           " ORDER BY r.time LIMIT %s")
+    with conn.cursor(row_factory=class_row(Point)) as cur:
+        return cur.execute(sql, params).fetchall()  # type: ignore[arg-type]
+
+
+def latest(conn: psycopg.Connection[Any], *, use_case: str | None = None,
+           organisation: str | None = None) -> tuple[list[DeviceRow], list[LatestRow]]:
+    """Visible devices and the newest value of each of their metrics."""
+    devices = list_devices(conn, use_case=use_case, organisation=organisation)
+    if not devices:
+        return devices, []
+    with conn.cursor(row_factory=class_row(LatestRow)) as cur:
+        rows = cur.execute(
+            """SELECT d.dev_eui, m.name AS metric, m.unit, l.time, l.value
+               FROM latest_readings l JOIN devices d ON d.id = l.device_id
+               JOIN metrics m ON m.id = l.metric_id
+               WHERE d.dev_eui = ANY(%s) ORDER BY d.dev_eui, m.name""",
+            ([d.dev_eui for d in devices],),
+        ).fetchall()
+    return devices, rows
+
+
+def metric_unit(conn: psycopg.Connection[Any], metric: str) -> str | None:
+    row = conn.execute("SELECT unit FROM metrics WHERE name = %s", (metric,)).fetchone()
+    return str(row[0]) if row else None
+
+
+def counts(conn: psycopg.Connection[Any]) -> dict[str, int]:
+    """Row counts for the demo's status line and health details."""
+    out: dict[str, int] = {}
+    for table in ("devices", "uplinks", "readings", "dead_letters"):
+        row = conn.execute(
+            psycopg.sql.SQL("SELECT count(*) FROM {}").format(psycopg.sql.Identifier(table))
+        ).fetchone()
+        out[table] = int(row[0]) if row else 0
+    return out

@@ -1,0 +1,98 @@
+"""Migrations and the write path against a real PostgreSQL server."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from store import Batch, DeadLetterRow, ReadingRow, UplinkRow, Writer, migrate
+from store import devices as registry
+from store.migrate import timescale_available
+
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+def _device(dsn: str) -> int:
+    with psycopg.connect(dsn) as conn:
+        return registry.upsert_device(conn, registry.NewDevice(
+            dev_eui="24e124713c012345", organisation="gemeente-leiden",
+            model_key="milesight-iot/em310-udl", use_case="waste", visibility="open"))
+
+
+def _uplink(f_cnt: int, device_id: int | None, at: datetime = T0) -> UplinkRow:
+    return UplinkRow(at, "24e124713c012345", f_cnt, 85, b"\x01\x75\x5c", "tts", "app",
+                     device_id, -90.0, 7.0, 1, None)
+
+
+def test_migrations_are_idempotent(db: str) -> None:
+    again = migrate(db)
+    assert again.applied == []
+    with psycopg.connect(db) as conn:
+        versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")]
+        assert versions == ["0001_initial", "0002_time_series"]
+        n_metrics = conn.execute("SELECT count(*) FROM metrics").fetchone()
+        assert n_metrics is not None and n_metrics[0] > 10
+
+
+def test_replaying_a_batch_changes_nothing(db: str) -> None:
+    dev = _device(db)
+    batch = Batch(
+        uplinks=[_uplink(1, dev), _uplink(1, dev), _uplink(2, dev, T0 + timedelta(minutes=1))],
+        readings=[ReadingRow(T0, dev, "distance", 1.2), ReadingRow(T0, dev, "distance", 1.2),
+                  ReadingRow(T0 + timedelta(minutes=1), dev, "distance", 1.1)],
+        dead_letters=[DeadLetterRow("parse", "not JSON", "v3/x/devices/y/up", b"{")],
+    )
+    with Writer(db) as writer:
+        first = writer.write(batch)
+        second = writer.write(batch)
+    assert (first.uplinks, first.readings) == (2, 2)
+    assert (second.uplinks, second.readings) == (0, 0)
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM uplinks").fetchone() == (2,)
+        assert conn.execute("SELECT count(*) FROM readings").fetchone() == (2,)
+        # The same refused message stored twice is one dead letter, seen twice.
+        assert conn.execute("SELECT count(*), max(times_seen) FROM dead_letters").fetchone() == (
+            1, 2)
+
+
+def test_latest_is_never_overwritten_by_an_older_reading(db: str) -> None:
+    dev = _device(db)
+    with Writer(db) as writer:
+        writer.write(Batch(readings=[ReadingRow(T0 + timedelta(hours=1), dev, "distance", 0.5)]))
+        writer.write(Batch(readings=[ReadingRow(T0, dev, "distance", 2.0)]))
+    with psycopg.connect(db) as conn:
+        row = conn.execute("SELECT value FROM latest_readings").fetchone()
+    assert row == (0.5,)
+
+
+def test_a_failed_batch_stores_nothing(db: str) -> None:
+    dev = _device(db)
+    bad = Batch(uplinks=[_uplink(1, dev)], readings=[ReadingRow(T0, dev, "no_such_metric", 1)])
+    with Writer(db) as writer, pytest.raises(KeyError):
+        writer.write(bad)
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM uplinks").fetchone() == (0,)
+
+
+def test_timescaledb_path(db: str) -> None:
+    with psycopg.connect(db, autocommit=True) as conn:
+        available = timescale_available(conn)
+        if not available:
+            pytest.skip("TimescaleDB is not installed on this PostgreSQL server: the plain "
+                        "path is what ran (BRIN indexes checked below in the plain test)")
+        kinds = conn.execute("SELECT hypertable_name FROM timescaledb_information.hypertables"
+                             ).fetchall()
+    assert {"readings", "uplinks"} <= {k[0] for k in kinds}
+
+
+def test_plain_path_has_brin_indexes(db: str) -> None:
+    with psycopg.connect(db) as conn:
+        variant = conn.execute("SELECT variant FROM schema_migrations WHERE version = "
+                               "'0002_time_series'").fetchone()
+        if variant != ("plain",):
+            pytest.skip("TimescaleDB path in use")
+        idx = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE indexdef "
+                                          "ILIKE '%USING brin%'")}
+    assert {"readings_time_brin", "uplinks_time_brin"} <= idx

@@ -1,0 +1,66 @@
+"""Helpers shared by the tests (not fixtures): settings for a test's services, a live uvicorn
+server for the real HTTP app, and polling."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from meetnet.runtime import BrokerServer, free_port
+from meetnet.settings import Settings
+
+_counter = itertools.count()
+
+
+def tmpdir(prefix: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+
+
+def settings_for(db: str, broker: BrokerServer, **overrides: object) -> Settings:
+    return Settings(database_url=db, mqtt_url=broker.url,  # type: ignore[arg-type]
+                    mqtt_client_id=f"meetnet-test-{next(_counter)}-{time.time_ns()}",
+                    data_dir=tmpdir("meetnet-data-"), **overrides)
+
+
+class LiveServer:
+    def __init__(self, app: object) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None,  # type: ignore[arg-type]
+                                lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> httpx.Client:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise TimeoutError("API did not start")
+            time.sleep(0.02)
+        self.client = httpx.Client(base_url=self.url, timeout=10)
+        return self.client
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 30.0,
+             interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            if predicate():
+                return
+        time.sleep(interval)
+    raise TimeoutError(f"condition not met within {timeout} s")
