@@ -15,7 +15,7 @@ _TITLES = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-
            405: "method-not-allowed", 422: "invalid-parameters", 503: "unavailable"}
 
 
-class Problem(Exception):  # noqa: N818 - named after the RFC's term
+class Problem(Exception):
     def __init__(self, status: int, kind: str, title: str, detail: str = "",
                  **extra: Any) -> None:
         super().__init__(detail or title)

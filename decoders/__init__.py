@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from meetnet.records import Reading
-
 from decoders.base import DecodeError, DeviceModel
 from decoders.config import DeviceConfig
 from decoders.derive import derive
 from decoders.registry import MODELS
+from meetnet.records import Reading
 
 __all__ = ["MODELS", "DecodeError", "DeviceConfig", "DeviceModel", "decode", "derive"]
 

@@ -4,9 +4,8 @@ the raw value stays available and a config change can re-derive history (DESIGN.
 
 from __future__ import annotations
 
-from meetnet.records import Reading
-
 from decoders.config import DeviceConfig
+from meetnet.records import Reading
 
 
 def fill_percent(distance_m: float, bin_depth_m: float, full_distance_m: float) -> float:

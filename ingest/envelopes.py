@@ -23,7 +23,7 @@ class EnvelopeError(ValueError):
     """The message is not a usable uplink; ``str(err)`` is the dead-letter reason."""
 
 
-class Ignored(Exception):  # noqa: N818 - a signal, not an error
+class Ignored(Exception):
     """A well-formed message that carries nothing for us (downlink events, ack, location ...)."""
 
 
@@ -81,14 +81,18 @@ def _obj(value: object, what: str) -> dict[str, Any]:
     return value
 
 
+def _maybe_obj(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _best_radio(rx: object, rssi_key: str, snr_key: str) -> tuple[float | None, float | None, int]:
     if not isinstance(rx, list) or not rx:
         return None, None, 0
     best = None
     for gw in rx:
-        if isinstance(gw, dict) and isinstance(gw.get(rssi_key), int | float):
-            if best is None or gw[rssi_key] > best[rssi_key]:
-                best = gw
+        if (isinstance(gw, dict) and isinstance(gw.get(rssi_key), int | float)
+                and (best is None or gw[rssi_key] > best[rssi_key])):
+            best = gw
     if best is None:
         return None, None, len(rx)
     snr = best.get(snr_key)
@@ -139,8 +143,8 @@ def parse_tts(topic: str, payload: bytes) -> Uplink | DeviceEvent:
     up = _obj(doc.get("uplink_message"), "uplink_message")
     received = up.get("received_at") or doc.get("received_at")
     rssi, snr, gws = _best_radio(up.get("rx_metadata"), "rssi", "snr")
-    version = up.get("version_ids") if isinstance(up.get("version_ids"), dict) else {}
-    network_ids = up.get("network_ids") if isinstance(up.get("network_ids"), dict) else {}
+    version = _maybe_obj(up.get("version_ids"))
+    network_ids = _maybe_obj(up.get("network_ids"))
     decoded = up.get("decoded_payload")
     return Uplink(
         dev_eui=dev_eui,

@@ -111,7 +111,7 @@ class Pipeline:
     def _uplink(self, up: Uplink, topic: str, payload: bytes, batch: Batch) -> None:
         known = self.devices.get(up.dev_eui)
         if known is None and up.model_key in decoders.MODELS:
-            known = self.devices.auto_register(up, up.model_key)  # type: ignore[arg-type]
+            known = self.devices.auto_register(up, up.model_key)
         batch.uplinks.append(UplinkRow(
             received_at=up.received_at, dev_eui=up.dev_eui,
             f_cnt=up.f_cnt if up.f_cnt is not None else -1, f_port=up.f_port,

@@ -23,8 +23,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.properties import Properties
 from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from ingest import metrics
@@ -137,7 +137,7 @@ class Subscriber:
             log.warning("disconnected from broker (%s); paho reconnects with backoff", reason)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        self._queue.put(_Msg(self._generation, msg.mid, msg.qos, msg.topic, msg.payload))
+        self._queue.put(_Msg(self._generation, msg.mid, msg.qos, msg.topic, bytes(msg.payload)))
 
     # ---------------------------------------------------------------------- our side (run thread)
 
@@ -145,7 +145,7 @@ class Subscriber:
         """Connect (asynchronously) and start paho's network thread."""
         props = None
         if self._v5:
-            props = Properties(PacketTypes.CONNECT)
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = self.settings.mqtt_session_expiry_s
             props.ReceiveMaximum = self.settings.receive_maximum
             self.client.connect_async(self.target.host, self.target.port, keepalive=30,

