@@ -7,11 +7,12 @@ module global, so tests build their own without patching anything.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import unquote, urlsplit
 
 import platformdirs
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: Topics of The Things Stack v3 (``v3/{app}@{tenant}/devices/{dev}/...``) and ChirpStack v4
 #: (``application/{app}/device/{dev_eui}/event/...``). ``+`` matches ``app@tenant`` as one level.
@@ -58,7 +59,11 @@ class Settings(BaseSettings):
     )
     mqtt_username: str | None = Field(default=None, description="Overrides the URL's user.")
     mqtt_password: SecretStr | None = Field(default=None, description="Overrides the URL's password.")
-    mqtt_topics: list[str] = Field(default_factory=lambda: list(DEFAULT_TOPICS))
+    # NoDecode: the env var is a plain comma-separated list, parsed by _split_topics below.
+    mqtt_topics: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_TOPICS),
+        description="Topics to subscribe to, comma-separated.",
+    )
     mqtt_client_id: str = Field(
         default="meetnet-ingest",
         description="Stable id: the broker keeps this client's session and queued messages.",
@@ -67,7 +72,10 @@ class Settings(BaseSettings):
         default=None,
         description="Share the load between ingest workers through $share/<group>/<topic>.",
     )
-    mqtt_session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
+    mqtt_session_expiry_s: int = Field(
+        default=7 * 24 * 3600, ge=0,
+        description="How long the broker keeps our session and queue while we are away.",
+    )
     batch_size: int = Field(default=500, ge=1, le=65535, description="Flush after N messages.")
     flush_interval_ms: int = Field(default=200, ge=1, description="Flush at least this often.")
     receive_maximum: int = Field(
