@@ -36,6 +36,7 @@ from store.rows import Batch
 log = logging.getLogger(__name__)
 
 _RETRY_MAX_S = 30.0
+_CONNACK_WAIT_S = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,9 @@ class Subscriber:
         self._generation = 0
         self._gen_lock = threading.Lock()
         self.connected = threading.Event()
+        self._protocol_refused = threading.Event()
+        self._unreachable = threading.Event()
+
         self.subscribed = threading.Event()
         self.stats = IngestStats()
         self.client = self._make_client()
@@ -101,6 +105,7 @@ class Subscriber:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
+        client.on_connect_fail = lambda client, userdata: self._unreachable.set()
         return client
 
     def _topics(self) -> list[tuple[str, int]]:
@@ -110,6 +115,9 @@ class Subscriber:
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode,
                     properties: Properties | None) -> None:
         if reason.is_failure:
+            # 0x84 (MQTT 5) / 1 (3.1.1): the broker does not speak our protocol version.
+            if self._v5 and reason.value in (0x84, 1):
+                self._protocol_refused.set()
             log.warning("broker refused connection: %s", reason)
             return
         with self._gen_lock:
@@ -185,15 +193,30 @@ class Subscriber:
         return self.stats
 
     def _connect_v5_or_fallback(self) -> None:
-        """Try MQTT 5; if the broker refuses the protocol, use 3.1.1 (DESIGN.md step 2)."""
+        """Try MQTT 5; only if the broker refuses that protocol, use 3.1.1 (DESIGN.md step 2).
+
+        A broker that is merely unreachable is retried over MQTT 5 (paho reconnects with
+        backoff): falling back on a timeout would cap batches at Mosquitto's 3.1.1 in-flight
+        limit for the rest of the run.
+        """
         self.start()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not self._stop.is_set():
-            if self.connected.wait(0.1):
+        deadline = time.monotonic() + _CONNACK_WAIT_S
+        while not self._stop.is_set():
+            if self.connected.wait(0.05):
                 return
+            if self._protocol_refused.is_set():
+                break
+            if self._unreachable.is_set():
+                # The broker is down: keep trying MQTT 5 rather than guessing.
+                self._unreachable.clear()
+                deadline = time.monotonic() + _CONNACK_WAIT_S
+            elif time.monotonic() > deadline:
+                # Reachable but silent: amqtt never answers a CONNECT carrying MQTT 5
+                # properties.
+                break
         if self._stop.is_set():
             return
-        log.warning("no MQTT 5 session within 10 s; falling back to MQTT 3.1.1")
+        log.warning("broker refused MQTT 5; falling back to MQTT 3.1.1")
         self.client.loop_stop()
         self._v5 = False
         self.protocol = "3.1.1"
