@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from psycopg_pool import ConnectionPool
 
 from api import problems
-from api.routes import devices, health, latest
+from api.routes import classrooms, devices, health, latest
 from meetnet import __version__
 from meetnet.settings import Settings
+
+REQUESTS = Counter("meetnet_api_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram("meetnet_api_request_seconds", "HTTP request latency", ["route"])
 
 DESCRIPTION = """
 Open data of the regional LoRaWAN network: waste bin fill levels, classroom air quality
@@ -46,6 +50,22 @@ def create_app(settings: Settings, dsn: str | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(devices.router, prefix="/v1")
     app.include_router(latest.router, prefix="/v1")
+    app.include_router(classrooms.router, prefix="/v1")
+
+    @app.middleware("http")
+    async def count_requests(request: Request,
+                             call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        # The route template, not the raw path: one series per endpoint, not per device.
+        route = getattr(request.scope.get("route"), "path", None)
+        if route is None:
+            route = "unmatched"
+        elif request.url.path.startswith("/v1/") and not route.startswith("/v1/"):
+            route = "/v1" + route  # routers see their path without the mount prefix
+        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+        LATENCY.labels(route).observe(time.perf_counter() - started)
+        return response
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
