@@ -40,7 +40,6 @@ def _port_or_free(port: int) -> int:
 def register_scenario(dsn: str, seed: int = SCENARIO_SEED) -> int:
     """Put the scenario's devices and applications in the registry, as open data."""
     from simulators.scenario.leiden import build_scenario
-
     from store.devices import NewDevice, link_application, upsert_device
 
     scenario = build_scenario(seed=seed)
@@ -65,10 +64,10 @@ def _last_uplink(dsn: str) -> datetime | None:
 def run_demo(settings: Settings, *, duration_s: float | None = None, history_days: float = 2.0,
              speed: float = 1.0) -> None:
     import uvicorn
-    from simulators.run import backfill, run_scenario
 
     from api import create_app
     from ingest import Subscriber
+    from simulators.run import backfill, run_scenario
     from store import migrate
 
     console = Console(stderr=True)

@@ -94,9 +94,8 @@ def mosquitto(own_broker: BrokerServer) -> BrokerServer:
 @pytest.fixture
 def api(db: str) -> Iterator[httpx.Client]:
     """The real API over HTTP, on the test's database."""
-    from support import LiveServer
-
     from api import create_app
+    from support import LiveServer
 
     app = create_app(Settings(database_url=db), db)  # type: ignore[arg-type]
     with LiveServer(app) as client:

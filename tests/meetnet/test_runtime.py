@@ -13,13 +13,13 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
-from support import tmpdir, wait_for
 
 from ingest import Subscriber
 from meetnet.runtime import start_broker, start_postgres
 from meetnet.settings import MqttTarget, Settings
 from store import Batch, ReadingRow, Writer, migrate
 from store import devices as registry
+from support import tmpdir, wait_for
 
 VECTORS = Path(__file__).parent.parent / "vectors" / "envelopes"
 
