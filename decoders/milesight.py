@@ -1,45 +1,246 @@
 """Milesight IoT sensors: channel/type TLV frames on fPort 85.
 
-Payload structure (Milesight "Payload Structure" in each model's user guide, and the codecs in the
-TTN device repository, vendor/milesight-iot/<model>-codec.yaml): a sequence of
-``channel_id (1 byte), channel_type (1 byte), value (n bytes, little-endian)``.
+Payload structure (Milesight "Payload Structure" in each model's user guide; the codecs in the TTN
+device repository, vendor/milesight-iot/<model>.js, and in github.com/Milesight-IoT/SensorDecoders):
+a sequence of ``channel_id (1 byte), channel_type (1 byte), value (n bytes, little-endian)``. The
+value's size follows from the (channel, type) pair, so an unknown pair cannot be skipped: it is a
+DecodeError rather than a guess.
+
+Every model also sends device-information channels (``0xFF xx``: protocol, hardware and firmware
+version, serial number, class, power-on) in its first uplink after a reset; they carry no
+measurement and are skipped, so that frame is not dead-lettered.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 
 from decoders.base import DecodeError, Reader
 from meetnet.records import Reading
 
 MILESIGHT_PORT = 85
 
+# (size in bytes, value bytes -> readings)
+_Channel = tuple[int, Callable[[bytes], list[Reading]]]
 
-def _frames(f_port: int, payload: bytes) -> Reader:
+# Device information ("attribute") channels shared by all models: (channel, type) -> size.
+_ATTRIBUTES: dict[tuple[int, int], int] = {
+    (0xFF, 0x01): 1,  # IPSO / protocol version
+    (0xFF, 0x09): 2,  # hardware version
+    (0xFF, 0x0A): 2,  # firmware version
+    (0xFF, 0xFF): 2,  # TSL version
+    (0xFF, 0x16): 8,  # serial number
+    (0xFF, 0x0F): 1,  # LoRaWAN class
+    (0xFF, 0xFE): 1,  # reset event
+    (0xFF, 0x0B): 1,  # power on / device status
+}
+
+# Sentinels a Milesight sensor sends instead of a value when the probe failed: no reading.
+_U16_READ_FAILED = 0xFFFF
+_U16_OUT_OF_RANGE = 0xFFFD
+
+
+def _u16(b: bytes) -> int:
+    return int.from_bytes(b[:2], "little")
+
+
+def _s16(b: bytes) -> int:
+    return int.from_bytes(b[:2], "little", signed=True)
+
+
+def _battery(b: bytes) -> list[Reading]:
+    return [Reading("battery", float(b[0]))]
+
+
+def _temperature(b: bytes) -> list[Reading]:
+    return [Reading("temperature", _s16(b) / 10.0)]
+
+
+def _distance_mm(b: bytes) -> list[Reading]:
+    return [Reading("distance", _u16(b) / 1000.0)]
+
+
+def _tilt(b: bytes) -> list[Reading]:
+    # 0 = normal, 1 = tilted (lid open / bin being emptied).
+    return [Reading("tilt", 1.0 if b[0] == 1 else 0.0)]
+
+
+def _skip(_: bytes) -> list[Reading]:
+    return []
+
+
+def _decode(f_port: int, payload: bytes, channels: Mapping[tuple[int, int], _Channel]) -> list[Reading]:
     if f_port != MILESIGHT_PORT:
-        raise DecodeError(f"unexpected fPort {f_port}: Milesight uplinks use fPort 85")
+        raise DecodeError(f"unexpected fPort {f_port}: Milesight uplinks use fPort {MILESIGHT_PORT}")
     if not payload:
         raise DecodeError("empty payload")
-    return Reader(payload)
+    r = Reader(payload)
+    out: list[Reading] = []
+    while r.remaining():
+        if r.remaining() < 2:
+            raise DecodeError(f"truncated channel header at offset {r.pos}")
+        channel, kind = r.u8(), r.u8()
+        spec = channels.get((channel, kind))
+        if spec is not None:
+            size, read = spec
+            out.extend(read(r.take(size)))
+        elif (channel, kind) in _ATTRIBUTES:
+            r.take(_ATTRIBUTES[(channel, kind)])
+        else:
+            raise DecodeError(f"unknown channel 0x{channel:02x} type 0x{kind:02x} at offset {r.pos - 2}")
+    return out
+
+
+# --- EM310-UDL ---------------------------------------------------------------------------------
+
+_EM310_UDL: dict[tuple[int, int], _Channel] = {
+    (0x01, 0x75): (1, _battery),  # uint8, %
+    (0x03, 0x82): (2, _distance_mm),  # uint16, mm
+    (0x04, 0x00): (1, _tilt),  # 0 normal, 1 tilt
+}
 
 
 def em310_udl(f_port: int, payload: bytes) -> list[Reading]:
-    """Milesight EM310-UDL ultrasonic distance sensor (EM310-UDL user guide, "Uplink Packets").
+    """Milesight EM310-UDL ultrasonic distance sensor (EM310-UDL user guide, "Uplink Packets";
+    TTN vendor/milesight-iot/em310-udl.js).
 
     Channels: 01/75 battery (uint8, %); 03/82 distance (uint16 LE, mm); 04/00 position
     (0 normal, 1 tilt).
     """
-    r = _frames(f_port, payload)
-    out: list[Reading] = []
-    while r.remaining():
-        channel, kind = r.u8(), r.u8() if r.remaining() else None
-        if kind is None:
-            raise DecodeError(f"truncated channel header at offset {r.pos - 1}")
-        if (channel, kind) == (0x01, 0x75):
-            out.append(Reading("battery", float(r.u8())))
-        elif (channel, kind) == (0x03, 0x82):
-            (mm,) = r.unpack("<H")
-            out.append(Reading("distance", mm / 1000.0))
-        elif (channel, kind) == (0x04, 0x00):
-            out.append(Reading("tilt", 1.0 if r.u8() == 1 else 0.0))
-        else:
-            raise DecodeError(f"unknown channel 0x{channel:02x} type 0x{kind:02x}")
-    return out
+    return _decode(f_port, payload, _EM310_UDL)
+
+
+# --- EM500-SWL ---------------------------------------------------------------------------------
+
+
+def _depth_cm(raw: int) -> float | None:
+    if raw in (_U16_READ_FAILED, _U16_OUT_OF_RANGE):
+        return None
+    return raw / 100.0
+
+
+def _swl_depth(b: bytes) -> list[Reading]:
+    depth = _depth_cm(_u16(b))
+    return [] if depth is None else [Reading("water_depth", depth)]
+
+
+def _swl_history(b: bytes) -> list[Reading]:
+    # Retransmitted record: unix time (uint32 LE, s) + depth (uint16 LE, cm).
+    ts = int.from_bytes(b[:4], "little")
+    depth = _depth_cm(_u16(b[4:6]))
+    if depth is None:
+        return []
+    return [Reading("water_depth", depth, time=datetime.fromtimestamp(ts, tz=UTC))]
+
+
+_EM500_SWL: dict[tuple[int, int], _Channel] = {
+    (0x01, 0x75): (1, _battery),  # uint8, %
+    (0x03, 0x77): (2, _swl_depth),  # uint16, cm of water above the probe
+    (0x20, 0xCE): (6, _swl_history),  # history record
+    (0xFF, 0x1B): (5, _skip),  # measuring equipment (probe range): configuration only
+}
+
+
+def em500_swl(f_port: int, payload: bytes) -> list[Reading]:
+    """Milesight EM500-SWL submersible water level sensor (EM500-SWL user guide, "Uplink
+    Packets"; github.com/Milesight-IoT/SensorDecoders em-series/em500-swl; TTN
+    vendor/milesight-iot/em500-swl.js, where the channel is called "level").
+
+    Channels: 01/75 battery (uint8, %); 03/77 water depth above the probe (uint16 LE, **cm**;
+    0xFFFF = read failed, 0xFFFD = out of range, neither gives a reading); 20/CE history record
+    (uint32 LE unix time + uint16 LE depth in cm), decoded with the device's own timestamp;
+    FF/1B probe range (configuration, skipped). Emitted as ``water_depth`` in m.
+    """
+    return _decode(f_port, payload, _EM500_SWL)
+
+
+# --- EM400-UDL ---------------------------------------------------------------------------------
+
+
+def _with_alarm(read: Callable[[bytes], list[Reading]]) -> Callable[[bytes], list[Reading]]:
+    # Alarm variants carry the value followed by one alarm-state byte (threshold crossed or
+    # released), which is not a measurement.
+    return lambda b: read(b[:-1])
+
+
+_EM400_UDL: dict[tuple[int, int], _Channel] = {
+    (0x01, 0x75): (1, _battery),  # uint8, %
+    (0x03, 0x67): (2, _temperature),  # int16, 0.1 degC
+    (0x04, 0x82): (2, _distance_mm),  # uint16, mm
+    (0x05, 0x00): (1, _tilt),  # 0 normal, 1 tilt
+    (0x83, 0x67): (3, _with_alarm(_temperature)),  # temperature + alarm state
+    (0x84, 0x82): (3, _with_alarm(_distance_mm)),  # distance + alarm state
+}
+
+
+def em400_udl(f_port: int, payload: bytes) -> list[Reading]:
+    """Milesight EM400-UDL ultrasonic distance sensor (EM400-UDL user guide, "Uplink Packets";
+    github.com/Milesight-IoT/SensorDecoders em-series/em400-udl; TTN
+    vendor/milesight-iot/em400-udl.js).
+
+    Channels: 01/75 battery (uint8, %); 03/67 temperature (int16 LE, 0.1 degC); 04/82 distance
+    (uint16 LE, mm); 05/00 position (0 normal, 1 tilt); 83/67 and 84/82 the same temperature and
+    distance followed by an alarm-state byte.
+    """
+    return _decode(f_port, payload, _EM400_UDL)
+
+
+# --- AM319 -------------------------------------------------------------------------------------
+
+
+def _humidity_half(b: bytes) -> list[Reading]:
+    return [Reading("humidity", b[0] / 2.0)]  # uint8, 0.5 %RH
+
+
+def _co2(b: bytes) -> list[Reading]:
+    return [Reading("co2", float(_u16(b)))]  # uint16, ppm
+
+
+def _pressure_dhpa(b: bytes) -> list[Reading]:
+    return [Reading("pressure", _u16(b) * 10.0)]  # uint16, 0.1 hPa = 10 Pa
+
+
+def _am319_history(b: bytes) -> list[Reading]:
+    # unix time (4), temperature (2), humidity (2, 0.5 %RH), PIR (1), light level (1), CO2 (2),
+    # TVOC (2), pressure (2, 0.1 hPa), PM2.5 (2), PM10 (2), HCHO (2).
+    when = datetime.fromtimestamp(int.from_bytes(b[0:4], "little"), tz=UTC)
+    return [
+        Reading("temperature", _s16(b[4:6]) / 10.0, time=when),
+        Reading("humidity", _u16(b[6:8]) / 2.0, time=when),
+        Reading("co2", float(_u16(b[10:12])), time=when),
+        Reading("pressure", _u16(b[14:16]) * 10.0, time=when),
+    ]
+
+
+_AM319: dict[tuple[int, int], _Channel] = {
+    (0x01, 0x75): (1, _battery),  # uint8, %
+    (0x03, 0x67): (2, _temperature),  # int16, 0.1 degC
+    (0x04, 0x68): (1, _humidity_half),  # uint8, 0.5 %RH
+    (0x05, 0x00): (1, _skip),  # PIR state (idle / trigger), not a motion count
+    (0x06, 0xCB): (1, _skip),  # light level 0..5, not lux
+    (0x07, 0x7D): (2, _co2),  # uint16, ppm
+    (0x08, 0x7D): (2, _skip),  # TVOC as IAQ index (raw / 100), not ppb
+    (0x08, 0xE6): (2, _skip),  # TVOC in ug/m3, not ppb
+    (0x09, 0x73): (2, _pressure_dhpa),  # uint16, 0.1 hPa
+    (0x0A, 0x7D): (2, _skip),  # HCHO, mg/m3 (raw / 100)
+    (0x0B, 0x7D): (2, _skip),  # PM2.5, ug/m3
+    (0x0C, 0x7D): (2, _skip),  # PM10, ug/m3
+    (0x0D, 0x7D): (2, _skip),  # O3, ppm (raw / 100)
+    (0x0E, 0x01): (1, _skip),  # buzzer state
+    (0x20, 0xCE): (22, _am319_history),  # history record, TVOC as IAQ
+    (0x21, 0xCE): (22, _am319_history),  # history record, TVOC in ug/m3
+}
+
+
+def am319(f_port: int, payload: bytes) -> list[Reading]:
+    """Milesight AM319 indoor ambience monitor (AM300 series user guide, "Uplink Packets";
+    github.com/Milesight-IoT/SensorDecoders am-series; TTN vendor/milesight-iot/am319.js).
+
+    Emits battery (01/75, %), temperature (03/67, int16 LE 0.1 degC), humidity (04/68, uint8
+    0.5 %RH), co2 (07/7D, uint16 ppm) and pressure (09/73, uint16 0.1 hPa -> Pa), and the same
+    from history records (20/CE, 21/CE) at the device's own time. PIR state, light level (0..5),
+    TVOC (an IAQ index or ug/m3, not ppb), HCHO, PM2.5, PM10, O3 and the buzzer have no catalog
+    metric and are skipped.
+    """
+    return _decode(f_port, payload, _AM319)

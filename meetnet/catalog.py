@@ -49,6 +49,15 @@ _METRICS = (
     # Device health
     Metric("battery", "%", "Battery charge", 0, 100),
     Metric("battery_voltage", "V", "Battery voltage", 0, 20),
+    # Zebra crossing, per direction (radar counters such as the Parametric PCR2)
+    Metric("vehicle_count_ltr", "count", "Vehicles passing left to right since the previous uplink",
+           0, 100_000, "crossing"),
+    Metric("vehicle_count_rtl", "count", "Vehicles passing right to left since the previous uplink",
+           0, 100_000, "crossing"),
+    # Surface water: a vented (gauge) pressure sensor reads relative to the atmosphere, so a probe
+    # in air reads about 0 and a small negative offset is physically possible.
+    Metric("gauge_pressure", "Pa", "Pressure above the atmosphere, e.g. of a water column",
+           -100_000, 2_000_000, "water"),
 )
 
 METRICS: dict[str, Metric] = {m.name: m for m in _METRICS}

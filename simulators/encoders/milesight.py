@@ -22,3 +22,44 @@ def em310_udl(values: Mapping[str, float]) -> tuple[int, bytes]:
     if "tilt" in values:
         out += bytes((0x04, 0x00, 1 if values["tilt"] >= 0.5 else 0))
     return PORT, bytes(out)
+
+
+def em500_swl(values: Mapping[str, float]) -> tuple[int, bytes]:
+    """EM500-SWL: battery %, water_depth m (sent in cm; 0xFFFD and above are error codes)."""
+    out = bytearray()
+    if "battery" in values:
+        out += bytes((0x01, 0x75, _clamp_int(values["battery"], 0, 100)))
+    if "water_depth" in values:
+        out += bytes((0x03, 0x77)) + struct.pack("<H", _clamp_int(values["water_depth"] * 100, 0, 0xFFFC))
+    return PORT, bytes(out)
+
+
+def em400_udl(values: Mapping[str, float]) -> tuple[int, bytes]:
+    """EM400-UDL: battery %, temperature degC (0.1), distance m (sent in mm), tilt 0/1."""
+    out = bytearray()
+    if "battery" in values:
+        out += bytes((0x01, 0x75, _clamp_int(values["battery"], 0, 100)))
+    if "temperature" in values:
+        out += bytes((0x03, 0x67)) + struct.pack("<h", _clamp_int(values["temperature"] * 10, -32768, 32767))
+    if "distance" in values:
+        out += bytes((0x04, 0x82)) + struct.pack("<H", _clamp_int(values["distance"] * 1000, 0, 65535))
+    if "tilt" in values:
+        out += bytes((0x05, 0x00, 1 if values["tilt"] >= 0.5 else 0))
+    return PORT, bytes(out)
+
+
+def am319(values: Mapping[str, float]) -> tuple[int, bytes]:
+    """AM319: temperature degC (0.1), humidity %RH (0.5), co2 ppm, pressure Pa (sent in 0.1 hPa),
+    battery %."""
+    out = bytearray()
+    if "battery" in values:
+        out += bytes((0x01, 0x75, _clamp_int(values["battery"], 0, 100)))
+    if "temperature" in values:
+        out += bytes((0x03, 0x67)) + struct.pack("<h", _clamp_int(values["temperature"] * 10, -32768, 32767))
+    if "humidity" in values:
+        out += bytes((0x04, 0x68, _clamp_int(values["humidity"] * 2, 0, 255)))
+    if "co2" in values:
+        out += bytes((0x07, 0x7D)) + struct.pack("<H", _clamp_int(values["co2"], 0, 65535))
+    if "pressure" in values:
+        out += bytes((0x09, 0x73)) + struct.pack("<H", _clamp_int(values["pressure"] / 10, 0, 65535))
+    return PORT, bytes(out)

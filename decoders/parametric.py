@@ -1,0 +1,147 @@
+"""Parametric radar counters.
+
+PCR2 payloads: "PCR2 Application Payload" V2, V3 and V4 and "PCR2 Configuration Payload" V2..V6
+(https://www.parametric.ch/docs/pcr2/pcr2_app_payload_v3,
+https://docs.parametric-analytics.com/pcr2/manuals/lora_payload_v4/) and the vendor codec in the
+TTN device repository (vendor/parametric/pcr2.js). Application data on fPort 14, configuration on
+fPort 190. All multi-byte values are big-endian.
+"""
+
+from __future__ import annotations
+
+from decoders.base import DecodeError, Reader
+from meetnet.records import Reading
+
+APP_PORT = 14
+CONFIG_PORT = 190
+
+_VENDOR = 0xBE  # Parametric vendor id, first byte of the extended payloads
+_FAMILY_PCR2 = 0x01
+# Configuration payload version by length: V2 (no vendor header), V3 .. V6 (be 01 <version> ...).
+_CONFIG_VERSION_BY_LENGTH = {14: 2, 20: 3, 31: 4, 34: 5, 35: 6}
+# Firmware 4 "DeviceID" frame on fPort 190: be 01 <device type> d5 + 5 bytes.
+_DEVICE_ID_TAG = 0xD5
+_DEVICE_ID_LENGTH = 9
+# Firmware 4 application data on fPort 14: be 01 <device type> a5 + 6 bytes.
+_APP_V5_TAG = 0xA5
+_APP_V5_LENGTH = 10
+
+
+def _u16(b: bytes, i: int) -> int:
+    return int.from_bytes(b[i : i + 2], "big")
+
+
+def _s16(b: bytes, i: int) -> int:
+    return int.from_bytes(b[i : i + 2], "big", signed=True)
+
+
+def _counts(ltr: int, rtl: int) -> list[Reading]:
+    return [
+        Reading("vehicle_count_ltr", float(ltr)),
+        Reading("vehicle_count_rtl", float(rtl)),
+        Reading("vehicle_count", float(ltr + rtl)),
+    ]
+
+
+def _temperature(raw: int) -> Reading:
+    # int16 in 0.1 degC. The vendor codec floors this to whole degrees; meetnet keeps the tenth.
+    return Reading("temperature", raw / 10.0)
+
+
+def _elsys(payload: bytes) -> list[Reading]:
+    """ELSYS-compatible format (payload type 0): 0A ltr(2) 16 rtl(2) 01 temp(2). Firmware 3.x
+    can also send RTL under a second 0A (the Elsys pulse type repeated), so a second 0A is RTL."""
+    r = Reader(payload)
+    ltr: int | None = None
+    rtl: int | None = None
+    out: list[Reading] = []
+    while r.remaining():
+        kind = r.u8()
+        value = r.take(2)
+        if kind == 0x0A and ltr is None:
+            ltr = _u16(value, 0)
+        elif kind in (0x0A, 0x16) and rtl is None:
+            rtl = _u16(value, 0)
+        elif kind == 0x01:
+            out.append(_temperature(_s16(value, 0)))
+        else:
+            raise DecodeError(f"unexpected PCR2 ELSYS field 0x{kind:02x} at offset {r.pos - 3}")
+    if ltr is None and rtl is None:
+        raise DecodeError("PCR2 ELSYS payload without counters")
+    return _counts(ltr or 0, rtl or 0) + out
+
+
+def _lpp(payload: bytes) -> list[Reading]:
+    """Cayenne LPP format (payload type 1): 00 66 ltr, 01 66 rtl (presence type, one byte each,
+    0..255), then a temperature channel whose layout the vendor documents inconsistently; only
+    the counts are read."""
+    if len(payload) < 6 or payload[3:5] != b"\x01\x66":
+        raise DecodeError("PCR2 Cayenne LPP payload: expected channels 00/66 and 01/66")
+    return _counts(payload[2], payload[5])
+
+
+def _extended(payload: bytes) -> list[Reading]:
+    """Extended format (payload type 2): be 01 <version> LTR(2) RTL(2) LTR_SUM(2) RTL_SUM(2),
+    then V3: SBX_BATT (1, %) SBX_PV (2, mW) CPU_TEMP (2); V4: SBX_BATT (2, mV) SBX_PV (2, mW)
+    CPU_TEMP (2). SBX_* are zero when no SBX solar charger is fitted: no battery reading then."""
+    if len(payload) == _APP_V5_LENGTH and payload[3] == _APP_V5_TAG:
+        # Firmware 4 "AppData Payload V5" (be 01 <device type> a5 ...): layout not implemented.
+        raise DecodeError("PCR2 application payload V5 (firmware 4) is not supported")
+    version = payload[2]
+    expected = {3: 16, 4: 17}.get(version)
+    if expected is None:
+        raise DecodeError(f"PCR2 extended application payload version {version} is not supported")
+    if len(payload) != expected:
+        raise DecodeError(f"PCR2 extended payload V{version}: {expected} bytes expected, got {len(payload)}")
+    out = _counts(_u16(payload, 3), _u16(payload, 5))
+    if version == 3:
+        batt, pv = payload[11], _u16(payload, 12)
+        if batt or pv:
+            out.append(Reading("battery", float(batt)))
+    else:
+        batt, pv = _u16(payload, 11), _u16(payload, 13)
+        if batt or pv:
+            out.append(Reading("battery_voltage", batt / 1000.0))
+    out.append(_temperature(_s16(payload, expected - 2)))
+    return out
+
+
+def _is_config(payload: bytes) -> bool:
+    version = _CONFIG_VERSION_BY_LENGTH.get(len(payload))
+    if version == 2:
+        return True  # V2 has no vendor header: it starts with the device type
+    if version is not None:
+        return payload[:3] == bytes((_VENDOR, _FAMILY_PCR2, version))
+    return (
+        len(payload) == _DEVICE_ID_LENGTH
+        and payload[:2] == bytes((_VENDOR, _FAMILY_PCR2))
+        and payload[3] == _DEVICE_ID_TAG
+    )
+
+
+def pcr2(f_port: int, payload: bytes) -> list[Reading]:
+    """Parametric PCR2 radar counter (PCR2 application payload V2..V4; TTN
+    vendor/parametric/pcr2.js), used at crossings to count vehicles.
+
+    fPort 14: left-to-right and right-to-left counts since the previous uplink ->
+    ``vehicle_count_ltr``, ``vehicle_count_rtl`` and their sum ``vehicle_count``; CPU
+    temperature (0.1 degC) -> ``temperature``; with an SBX solar charger the battery (V3: %,
+    V4: mV). Formats: ELSYS-compatible (starts 0A), Cayenne LPP (starts 00 66), extended V3/V4
+    (starts be 01 03 / be 01 04). fPort 190: configuration / device id frames, no readings.
+    Firmware 4 application frames (payload V5, be 01 xx a5) are not decoded: DecodeError.
+    """
+    if not payload:
+        raise DecodeError("empty payload")
+    if f_port == CONFIG_PORT:
+        if _is_config(payload):
+            return []
+        raise DecodeError(f"PCR2 configuration payload of {len(payload)} bytes is not a known version")
+    if f_port != APP_PORT:
+        raise DecodeError(f"unexpected fPort {f_port}: PCR2 sends data on fPort 14, configuration on 190")
+    if payload[0] == 0x0A:
+        return _elsys(payload)
+    if payload[:2] == b"\x00\x66":
+        return _lpp(payload)
+    if len(payload) >= 3 and payload[:2] == bytes((_VENDOR, _FAMILY_PCR2)):
+        return _extended(payload)
+    raise DecodeError(f"unknown PCR2 application payload starting 0x{payload[0]:02x}")
