@@ -7,6 +7,14 @@ Usage: .venv/bin/python bench/decoders.py [--seconds 0.5]
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# Run as a script, this folder is sys.path[0], and this file's name would shadow the package of
+# the same name: put the project root there instead.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
 import argparse
 import contextlib
 import json

@@ -13,13 +13,20 @@ Needs Mosquitto (apt-get install mosquitto); PostgreSQL from Debian or embedded-
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# Run as a script, this folder is sys.path[0], and this file's name would shadow the package of
+# the same name: put the project root there instead.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
 import argparse
 import shutil
 import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import psycopg
