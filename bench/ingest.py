@@ -115,9 +115,11 @@ def raw_rate(broker: BrokerServer, n: int) -> float:
     props.ReceiveMaximum = 5000
     start = time.perf_counter()
     c.connect(broker.host, broker.port, clean_start=False, properties=props)
+    cpu = time.process_time()
     c.loop_start()
     done.wait(600)
     elapsed = time.perf_counter() - start
+    print(f"  (raw client process CPU {100 * (time.process_time() - cpu) / elapsed:.0f}% of one core)")
     c.disconnect()
     c.loop_stop()
     return got / elapsed
@@ -129,10 +131,12 @@ def meetnet_rate(broker: BrokerServer, dsn: str, n: int, batch: int) -> float:
     sub = Subscriber(settings, dsn, target=MqttTarget(broker.url), protocol="auto")
     thread = threading.Thread(target=sub.run, daemon=True)
     start = time.perf_counter()
+    cpu = time.process_time()
     thread.start()
     while sub.stats.messages < n and thread.is_alive():
         time.sleep(0.01)
     elapsed = time.perf_counter() - start
+    print(f"  (meetnet process CPU {100 * (time.process_time() - cpu) / elapsed:.0f}% of one core)")
     sub.stop()
     thread.join(30)
     return sub.stats.messages / elapsed

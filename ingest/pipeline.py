@@ -7,7 +7,6 @@ nothing a network server sent is ever dropped silently.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -94,7 +93,7 @@ class Pipeline:
         try:
             parsed = parse(topic, payload)
         except Ignored:
-            metrics.MESSAGES.labels("ignored").inc()
+            metrics.IGNORED.inc()
             return
         except EnvelopeError as exc:
             self._dead(batch, "parse", str(exc), topic, payload)
@@ -104,7 +103,7 @@ class Pipeline:
             if known is not None:
                 batch.seen.append(DeviceSeen(known.info.id, parsed.received_at,
                                              parsed.battery_percent))
-            metrics.MESSAGES.labels("event").inc()
+            metrics.EVENTS.inc()
             return
         self._uplink(parsed, topic, payload, batch)
 
@@ -118,7 +117,7 @@ class Pipeline:
             payload=up.payload, network=up.network, application_id=up.application_id,
             device_id=known.info.id if known else None, rssi=up.rssi, snr=up.snr,
             gateway_count=up.gateway_count,
-            decoded_json=json.dumps(up.decoded) if up.decoded is not None else None,
+            decoded=up.decoded,
         ))
         if known is None:
             self._dead(batch, "lookup", f"unknown device {up.dev_eui} ({up.device_id}) in "
@@ -127,7 +126,7 @@ class Pipeline:
         batch.seen.append(DeviceSeen(known.info.id, up.received_at))
         if not up.f_port or not up.payload:
             # fPort 0 / no FRMPayload: a MAC-only uplink, nothing to decode.
-            metrics.MESSAGES.labels("empty").inc()
+            metrics.EMPTY.inc()
             return
         try:
             readings = decoders.decode(known.info.model_key, up.f_port, up.payload, known.config)
@@ -150,12 +149,12 @@ class Pipeline:
             # every value that was refused.
             self._dead(batch, "validate", "; ".join(refused), topic, payload, up.dev_eui)
         else:
-            metrics.MESSAGES.labels("stored").inc()
+            metrics.STORED.inc()
 
     @staticmethod
     def _dead(batch: Batch, stage: str, reason: str, topic: str, payload: bytes,
               dev_eui: str | None = None) -> None:
-        metrics.MESSAGES.labels("dead_letter").inc()
+        metrics.DEAD.inc()
         metrics.DEAD_LETTERS.labels(stage).inc()
         log.info("dead letter", extra={"stage": stage, "reason": reason, "topic": topic})
         batch.dead_letters.append(DeadLetterRow(stage, reason, topic, payload, dev_eui))

@@ -13,12 +13,14 @@ are stored (or deduplicated) and acked instead.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import paho.mqtt.client as mqtt
 import psycopg
@@ -30,13 +32,14 @@ from paho.mqtt.reasoncodes import ReasonCode
 from ingest import metrics
 from ingest.pipeline import Pipeline
 from meetnet.settings import MqttTarget, Settings
-from store import Writer
-from store.rows import Batch
+from store import Writer, WriteResult
+from store.rows import Batch, DeadLetterRow
 
 log = logging.getLogger(__name__)
 
 _RETRY_MAX_S = 30.0
 _CONNACK_WAIT_S = 3.0
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,14 @@ class _Msg:
     qos: int
     topic: str
     payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    generation: int
+    msgs: list[_Msg]
+    batch: Batch
+    started: float
 
 
 @dataclass
@@ -82,6 +93,7 @@ class Subscriber:
 
         self.subscribed = threading.Event()
         self.stats = IngestStats()
+        self._writer_error: BaseException | None = None
         self.client = self._make_client()
 
     # ------------------------------------------------------------------ paho side (network thread)
@@ -167,30 +179,127 @@ class Subscriber:
         self._stop.set()
 
     def run(self) -> IngestStats:
-        """Consume until `stop()`: returns what was stored."""
+        """Consume until `stop()`: returns what was stored.
+
+        Two threads of ours: this one builds the rows of batch N+1 while the writer thread
+        commits batch N and acks it (psycopg releases the GIL while it waits on the server), so
+        database time and Python time overlap instead of adding up. At most two prepared batches
+        wait for the writer: a slow database slows intake instead of filling memory.
+        """
         if self.protocol == "auto":
             self._connect_v5_or_fallback()
         else:
             self.start()
-        pipeline = Pipeline(self.dsn)
-        writer = self._open_writer()
+        pipeline = self._retry_db(lambda: Pipeline(self.dsn))
+        writer = self._retry_db(lambda: Writer(self.dsn))
+        handoff: queue.Queue[_Prepared | None] = queue.Queue(maxsize=2)
+        writer_thread = threading.Thread(target=self._write_loop, args=(pipeline, writer, handoff),
+                                         name="ingest-writer", daemon=True)
+        writer_thread.start()
         size = self.settings.batch_size
         interval = self.settings.flush_interval_ms / 1000.0
         try:
-            while True:
+            while writer_thread.is_alive():
                 msgs = self._take(size, interval)
                 if msgs:
-                    self._store(pipeline, writer, msgs)
+                    handoff.put(self._prepare(pipeline, msgs))
                 if self._stop.is_set() and self._queue.empty():
                     break
         finally:
+            handoff.put(None)
+            writer_thread.join()
             # Give paho a moment to write the last acks before the DISCONNECT packet.
             time.sleep(0.05)
             self.client.disconnect()
             self.client.loop_stop()
             pipeline.close()
             writer.close()
+        if self._writer_error is not None:
+            raise self._writer_error
         return self.stats
+
+    def _prepare(self, pipeline: Pipeline, msgs: list[_Msg]) -> _Prepared:
+        gen = self._generation
+        # Messages of an earlier connection will be redelivered under new ids: drop them here.
+        current = [m for m in msgs if m.generation == gen]
+        batch = Batch()
+        for m in current:
+            pipeline.handle(m.topic, m.payload, batch)
+        return _Prepared(gen, current, batch, time.perf_counter())
+
+    def _write_loop(self, pipeline: Pipeline, writer: Writer,
+                    handoff: queue.Queue[_Prepared | None]) -> None:
+        try:
+            while (item := handoff.get()) is not None:
+                result = self._commit(pipeline, writer, item)
+                # Committed: now, and only now, acknowledge.
+                if self._generation == item.generation:
+                    for m in item.msgs:
+                        if m.qos:
+                            self.client.ack(m.mid, m.qos)
+                self.stats.messages += len(item.msgs)
+                self.stats.batches += 1
+                self.stats.uplinks += result.uplinks
+                self.stats.readings += result.readings
+                self.stats.dead_letters += result.dead_letters
+                metrics.UPLINKS.inc(result.uplinks)
+                metrics.READINGS.inc(result.readings)
+                metrics.BATCH_SIZE.observe(len(item.msgs))
+                metrics.BATCH_SECONDS.observe(time.perf_counter() - item.started)
+        except BaseException as exc:  # surfaced by run(); nothing of this batch was acked
+            log.exception("ingest writer stopped")
+            self._writer_error = exc
+            self._stop.set()
+
+    def _commit(self, pipeline: Pipeline, writer: Writer, item: _Prepared) -> WriteResult:
+        delay = 0.5
+        while True:
+            try:
+                return writer.write(item.batch)
+            except psycopg.OperationalError as exc:
+                # The database went away: keep the batch (nothing is acked) and retry; the
+                # broker keeps the messages meanwhile.
+                metrics.STORE_RETRIES.inc()
+                log.warning("commit failed (%s); retrying in %.1f s", exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, _RETRY_MAX_S)
+                with contextlib.suppress(psycopg.OperationalError):
+                    writer.reconnect()
+            except psycopg.Error as exc:
+                # The server refused something in this batch (a constraint, a value it cannot
+                # store). Store the messages one by one so only the culprit is dead-lettered.
+                log.warning("batch refused (%s); storing its messages one by one", exc)
+                return self._commit_one_by_one(pipeline, writer, item)
+
+    def _commit_one_by_one(self, pipeline: Pipeline, writer: Writer,
+                           item: _Prepared) -> WriteResult:
+        total = WriteResult(0, 0, 0)
+        for m in item.msgs:
+            single = Batch()
+            pipeline.handle(m.topic, m.payload, single)
+            try:
+                r = writer.write(single)
+            except psycopg.OperationalError:
+                raise
+            except psycopg.Error as exc:
+                reason = f"database refused the message: {str(exc).splitlines()[0]}"
+                r = writer.write(Batch(dead_letters=[DeadLetterRow("store", reason, m.topic,
+                                                                   m.payload)]))
+            total = WriteResult(total.uplinks + r.uplinks, total.readings + r.readings,
+                                total.dead_letters + r.dead_letters)
+        return total
+
+    def _retry_db(self, make: Callable[[], _T]) -> _T:
+        delay = 1.0
+        while True:
+            try:
+                return make()
+            except psycopg.OperationalError as exc:
+                if self._stop.is_set():
+                    raise
+                log.warning("database unavailable (%s); retrying in %.0f s", exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, _RETRY_MAX_S)
 
     def _connect_v5_or_fallback(self) -> None:
         """Try MQTT 5; only if the broker refuses that protocol, use 3.1.1 (DESIGN.md step 2).
@@ -223,18 +332,6 @@ class Subscriber:
         self.client = self._make_client()
         self.start()
 
-    def _open_writer(self) -> Writer:
-        delay = 1.0
-        while True:
-            try:
-                return Writer(self.dsn)
-            except psycopg.OperationalError as exc:
-                if self._stop.is_set():
-                    raise
-                log.warning("database unavailable (%s); retrying in %.0f s", exc, delay)
-                time.sleep(delay)
-                delay = min(delay * 2, _RETRY_MAX_S)
-
     def _take(self, size: int, interval: float) -> list[_Msg]:
         msgs: list[_Msg] = []
         try:
@@ -254,39 +351,3 @@ class Subscriber:
                 except queue.Empty:
                     break
         return msgs
-
-    def _store(self, pipeline: Pipeline, writer: Writer, msgs: list[_Msg]) -> None:
-        started = time.perf_counter()
-        gen = self._generation
-        current = [m for m in msgs if m.generation == gen]
-        # Messages of an earlier connection will be redelivered under new ids: drop them here.
-        batch = Batch()
-        for m in current:
-            pipeline.handle(m.topic, m.payload, batch)
-        delay = 0.5
-        while True:
-            try:
-                result = writer.write(batch)
-                break
-            except psycopg.OperationalError as exc:
-                # The database went away: keep the batch (nothing is acked) and retry; the
-                # broker keeps the messages meanwhile.
-                metrics.STORE_RETRIES.inc()
-                log.warning("commit failed (%s); retrying in %.1f s", exc, delay)
-                time.sleep(delay)
-                delay = min(delay * 2, _RETRY_MAX_S)
-                writer.reconnect()
-        # Committed: now, and only now, acknowledge.
-        if self._generation == gen:
-            for m in current:
-                if m.qos:
-                    self.client.ack(m.mid, m.qos)
-        self.stats.messages += len(current)
-        self.stats.batches += 1
-        self.stats.uplinks += result.uplinks
-        self.stats.readings += result.readings
-        self.stats.dead_letters += result.dead_letters
-        metrics.UPLINKS.inc(result.uplinks)
-        metrics.READINGS.inc(result.readings)
-        metrics.BATCH_SIZE.observe(len(current))
-        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +20,7 @@ class UplinkRow:
     rssi: float | None
     snr: float | None
     gateway_count: int
-    decoded_json: str | None
+    decoded: dict[str, Any] | None  # the network server's decoded object, stored as jsonb
 
 
 @dataclass(frozen=True, slots=True)

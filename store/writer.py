@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+import orjson
 import psycopg
+from psycopg.types.json import set_json_dumps
 
 from store.rows import Batch, DeviceSeen
 
@@ -25,6 +27,16 @@ CREATE TEMP TABLE IF NOT EXISTS stage_uplinks (LIKE uplinks INCLUDING DEFAULTS)
 
 _UPLINK_COLUMNS = ("received_at, dev_eui, f_cnt, f_port, payload, network, application_id, "
                    "device_id, rssi, snr, gateway_count, decoded")
+
+
+# Binary COPY with declared types: measured ~0.5 us of Python per row against ~3.5-4 us for
+# text COPY, which formats every value in Python (the write path's largest client-side cost).
+_UPLINK_TYPES = ["timestamptz", "text", "int8", "int2", "bytea", "text", "text", "int8", "float4",
+                 "float4", "int2", "jsonb"]
+_READING_TYPES = ["timestamptz", "int8", "int2", "float8"]
+
+# jsonb values are dumped with orjson (several times faster than the json module).
+set_json_dumps(lambda obj: orjson.dumps(obj).decode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,19 +83,22 @@ class Writer:
         n_up = n_read = 0
         with self.conn.transaction(), self.conn.cursor() as cur:
             if batch.uplinks:
-                with cur.copy(f"COPY stage_uplinks ({_UPLINK_COLUMNS}) FROM STDIN") as copy:
+                with cur.copy(f"COPY stage_uplinks ({_UPLINK_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+                              ) as copy:
+                    copy.set_types(_UPLINK_TYPES)
                     for u in batch.uplinks:
                         copy.write_row((u.received_at, u.dev_eui, u.f_cnt, u.f_port, u.payload,
                                         u.network, u.application_id, u.device_id, u.rssi, u.snr,
-                                        u.gateway_count, u.decoded_json))
+                                        u.gateway_count, u.decoded))
                 cur.execute(f"INSERT INTO uplinks ({_UPLINK_COLUMNS}) "  # noqa: S608 - constant
                             f"SELECT {_UPLINK_COLUMNS} FROM stage_uplinks "
                             "ON CONFLICT ON CONSTRAINT uplinks_dedup DO NOTHING")
                 n_up = cur.rowcount
             if batch.readings:
                 ids = self.metric_ids
-                with cur.copy("COPY stage_readings (time, device_id, metric_id, value) FROM STDIN"
-                              ) as copy:
+                with cur.copy("COPY stage_readings (time, device_id, metric_id, value) "
+                              "FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.set_types(_READING_TYPES)
                     for r in batch.readings:
                         copy.write_row((r.time, r.device_id, ids[r.metric], r.value))
                 cur.execute("INSERT INTO readings (time, device_id, metric_id, value) "
@@ -111,11 +126,15 @@ class Writer:
                      for d in batch.dead_letters],
                 )
             if batch.seen:
-                cur.executemany(
-                    """UPDATE devices SET last_seen_at = GREATEST(last_seen_at, %s),
-                           battery_percent = COALESCE(%s, battery_percent)
-                       WHERE id = %s""",
-                    [(s.at, s.battery_percent, s.device_id) for s in _latest_seen(batch.seen)],
+                seen = _latest_seen(batch.seen)
+                # One statement for the whole batch (arrays), not one round trip per device.
+                cur.execute(
+                    """UPDATE devices d SET last_seen_at = GREATEST(d.last_seen_at, s.at),
+                           battery_percent = COALESCE(s.battery, d.battery_percent)
+                       FROM unnest(%s::bigint[], %s::timestamptz[], %s::real[]) AS s(id, at, battery)
+                       WHERE d.id = s.id""",
+                    ([x.device_id for x in seen], [x.at for x in seen],
+                     [x.battery_percent for x in seen]),
                 )
         return WriteResult(n_up, n_read, len(batch.dead_letters))
 
