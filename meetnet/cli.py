@@ -120,6 +120,9 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Random seed of the scenario")] = 71,
     network: Annotated[str, typer.Option(help="tts or chirpstack message format")] = "tts",
     backfill_days: Annotated[float, typer.Option(help="First publish N past days, fast")] = 0.0,
+    register: Annotated[bool, typer.Option(
+        help="First register the scenario's devices (as open data) in MEETNET_DATABASE_URL, "
+             "so ingest can decode them")] = False,
 ) -> None:
     """Publish the Leiden scenario's uplinks to the broker, in the devices' real formats."""
     from datetime import UTC, datetime, timedelta
@@ -131,6 +134,11 @@ def simulate(
     if target is None:
         typer.echo("MEETNET_MQTT_URL is not set (mqtt://user:pass@host:1883).", err=True)
         raise typer.Exit(2)
+    if register:
+        from meetnet.demo import register_scenario
+
+        n_devices = register_scenario(_require_dsn(settings))
+        typer.echo(f"registered {n_devices} scenario devices")
     stop = threading.Event()
     _stop_on_signals(stop)
     now = datetime.now(UTC)
