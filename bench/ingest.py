@@ -22,7 +22,10 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 import argparse
+import os
 import shutil
+import signal
+import subprocess
 import tempfile
 import threading
 import time
@@ -59,7 +62,7 @@ def make_messages(n: int, devices: list[SimDevice]) -> list[tuple[str, bytes]]:
     return out
 
 
-def _session(broker: BrokerServer, client_id: str) -> None:
+def _session(broker: BrokerServer, client_id: str, topic: str = TOPIC) -> None:
     """Create a persistent session subscribed to the topic, then leave (the broker queues)."""
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                     protocol=MQTTProtocolVersion.MQTTv5)
@@ -67,7 +70,7 @@ def _session(broker: BrokerServer, client_id: str) -> None:
     props.SessionExpiryInterval = 3600
     c.connect(broker.host, broker.port, clean_start=False, properties=props)
     c.loop_start()
-    c.subscribe(TOPIC, qos=1)[1]
+    c.subscribe(topic, qos=1)
     time.sleep(0.5)
     c.disconnect()
     c.loop_stop()
@@ -142,10 +145,53 @@ def meetnet_rate(broker: BrokerServer, dsn: str, n: int, batch: int) -> float:
     return sub.stats.messages / elapsed
 
 
+def workers_rate(broker: BrokerServer, dsn: str, n: int, batch: int, workers: int) -> float:
+    """DESIGN.md's scale-out: `workers` `meetnet ingest` processes on one shared subscription.
+    Timed from spawning the processes (imports and connects included) to the last commit."""
+    env = {**os.environ, "MEETNET_DATABASE_URL": dsn, "MEETNET_MQTT_URL": broker.url,
+           "MEETNET_MQTT_SHARED_GROUP": "bench", "MEETNET_BATCH_SIZE": str(batch),
+           "MEETNET_FLUSH_INTERVAL_MS": "100", "MEETNET_LOG_LEVEL": "WARNING"}
+    start = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-m", "meetnet.cli", "ingest", "--metrics-port", "0"],
+                              env={**env, "MEETNET_MQTT_CLIENT_ID": f"bench-worker-{i}"})
+             for i in range(workers)]
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            while True:
+                row = conn.execute("SELECT count(*) FROM uplinks").fetchone()
+                if row and row[0] >= n:
+                    break
+                if any(p.poll() is not None for p in procs):
+                    raise SystemExit("an ingest worker died")
+                time.sleep(0.05)
+        return n / (time.perf_counter() - start)
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(30)
+
+
+def fresh_db(pg_dsn: str, name: str, devices: list[SimDevice]) -> str:
+    admin = pg_dsn.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
+    dsn = pg_dsn.rsplit("/", 1)[0] + "/" + name
+    migrate(dsn)
+    with psycopg.connect(dsn) as conn:
+        for d in devices:
+            registry.upsert_device(conn, registry.NewDevice(
+                dev_eui=d.dev_eui, organisation=d.organisation, model_key=d.model_key,
+                device_id=d.device_id, application_id=d.application_id, config=d.config))
+    return dsn
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--workers", type=int, default=2,
+                    help="also measure N ingest processes on a shared subscription (0: skip)")
     args = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="meetnet-bench-", dir="/tmp"))
     broker = start_broker(root / "mqtt")
@@ -153,17 +199,12 @@ def main() -> None:
     try:
         if broker.kind != "mosquitto":
             raise SystemExit("bench/ingest.py needs Mosquitto (apt-get install mosquitto)")
-        migrate(pg.dsn)
         devices = [SimDevice(dev_eui=f"24e1247100{i:06x}", device_id=f"bench-{i}",
                              application_id="bench", model_key="milesight-iot/em310-udl",
                              organisation="bench", use_case="waste", name=f"bench {i}", lat=52.1,
                              lon=4.5, config={"bin_depth_m": 1.5}, interval_s=600)
                    for i in range(500)]
-        with psycopg.connect(pg.dsn) as conn:
-            for d in devices:
-                registry.upsert_device(conn, registry.NewDevice(
-                    dev_eui=d.dev_eui, organisation=d.organisation, model_key=d.model_key,
-                    device_id=d.device_id, application_id=d.application_id, config=d.config))
+        dsn = fresh_db(pg.dsn, "bench_one", devices)
         messages = make_messages(args.n, devices)
         _session(broker, "bench-raw")
         publish_all(broker, messages, "raw paho")
@@ -172,12 +213,21 @@ def main() -> None:
         # meetnet's session must exist before its messages are queued.
         _session(broker, "bench-meetnet")
         publish_all(broker, messages, "meetnet")
-        ours = meetnet_rate(broker, pg.dsn, args.n, args.batch)
-        with psycopg.connect(pg.dsn) as conn:
+        ours = meetnet_rate(broker, dsn, args.n, args.batch)
+        with psycopg.connect(dsn) as conn:
             row = conn.execute("SELECT count(*) FROM uplinks").fetchone()
         print(f"meetnet stored + acked:   {ours:8.0f} msg/s  ({row[0] if row else 0} uplinks "
               f"stored, batch {args.batch}, PostgreSQL {pg.kind})")
         print(f"ratio meetnet / raw:      {ours / raw:8.2f}")
+        if args.workers > 1:
+            dsn_k = fresh_db(pg.dsn, "bench_workers", devices)
+            for i in range(args.workers):
+                _session(broker, f"bench-worker-{i}", f"$share/bench/{TOPIC}")
+            publish_all(broker, messages, f"{args.workers} workers")
+            ours_k = workers_rate(broker, dsn_k, args.n, args.batch, args.workers)
+            print(f"meetnet, {args.workers} ingest processes: {ours_k:8.0f} msg/s  "
+                  "(shared subscription; timed from process start)")
+            print(f"ratio {args.workers} workers / raw:   {ours_k / raw:8.2f}")
     finally:
         broker.stop()
         pg.stop()
