@@ -79,7 +79,11 @@ def migrate() -> None:
 @app.command()
 def ingest(
     protocol: Annotated[str, typer.Option(help="auto (MQTT 5, else 3.1.1), 5 or 3.1.1")] = "auto",
-    metrics_port: Annotated[int, typer.Option(help="Prometheus metrics port (0: off)")] = 9108,
+    metrics_port: Annotated[int, typer.Option(help="Prometheus metrics port (0: off); worker n "
+                                                   "of --workers uses port + n")] = 9108,
+    workers: Annotated[int, typer.Option(
+        min=1, max=64, help="Processes sharing the load on one shared subscription "
+                            "(one process is bound to one core)")] = 1,
 ) -> None:
     """Consume uplinks from the broker and store them; SIGTERM/Ctrl-C flushes, acks and exits."""
     from prometheus_client import start_http_server
@@ -91,6 +95,16 @@ def ingest(
     if settings.mqtt_target() is None:
         typer.echo("MEETNET_MQTT_URL is not set (mqtt://user:pass@host:1883).", err=True)
         raise typer.Exit(2)
+    if workers > 1:
+        from ingest.workers import run_workers
+
+        stop = threading.Event()
+        _stop_on_signals(stop)
+        restarts = run_workers(workers, client_id=settings.mqtt_client_id,
+                               group=settings.mqtt_shared_group or "meetnet",
+                               metrics_port=metrics_port, stop=stop)
+        typer.echo(f"stopped {workers} workers ({restarts} restarts)")
+        return
     if metrics_port:
         start_http_server(metrics_port, addr=settings.api_host)
     sub = Subscriber(settings, dsn, protocol=protocol)
