@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -21,7 +21,7 @@ from decoders import DecodeError, DeviceConfig
 from ingest import metrics
 from ingest.envelopes import EnvelopeError, Ignored, parse
 from meetnet.catalog import out_of_range
-from meetnet.records import DeviceEvent, Uplink
+from meetnet.records import DeviceEvent, Reading, Uplink
 from store import devices as registry
 from store.rows import Batch, DeadLetterRow, DeviceSeen, ReadingRow, UplinkRow
 
@@ -133,17 +133,11 @@ class Pipeline:
         except DecodeError as exc:
             self._dead(batch, "decode", f"{known.info.model_key}: {exc}", topic, payload, up.dev_eui)
             return
-        refused: list[str] = []
-        for r in readings:
-            reason = out_of_range(r.metric, r.value)
-            if reason:
-                refused.append(reason)
-                continue
-            when = r.time or (up.received_at + timedelta(seconds=r.offset_s) if r.offset_s
-                              else up.received_at)
-            batch.readings.append(ReadingRow(when, known.info.id, r.metric, r.value))
-            if r.metric == "battery":
-                batch.seen.append(DeviceSeen(known.info.id, up.received_at, r.value))
+        rows, refused = validated_rows(readings, known.info.id, up.received_at)
+        batch.readings.extend(rows)
+        for row in rows:
+            if row.metric == "battery":
+                batch.seen.append(DeviceSeen(known.info.id, up.received_at, row.value))
         if refused:
             # The plausible values of the same frame are kept; the message is kept too, with
             # every value that was refused.
@@ -158,6 +152,23 @@ class Pipeline:
         metrics.DEAD_LETTERS.labels(stage).inc()
         log.info("dead letter", extra={"stage": stage, "reason": reason, "topic": topic})
         batch.dead_letters.append(DeadLetterRow(stage, reason, topic, payload, dev_eui))
+
+
+def validated_rows(readings: list[Reading], device_id: int, received_at: datetime
+                   ) -> tuple[list[ReadingRow], list[str]]:
+    """Place decoded readings in time and keep only physically possible values (the catalog's
+    ranges); returns the rows and the reasons for every refused value."""
+    rows: list[ReadingRow] = []
+    refused: list[str] = []
+    for r in readings:
+        reason = out_of_range(r.metric, r.value)
+        if reason:
+            refused.append(reason)
+            continue
+        when = r.time or (received_at + timedelta(seconds=r.offset_s) if r.offset_s
+                          else received_at)
+        rows.append(ReadingRow(when, device_id, r.metric, r.value))
+    return rows, refused
 
 
 def describe(batch: Batch) -> dict[str, Any]:

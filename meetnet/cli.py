@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 import threading
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -163,6 +164,47 @@ def simulate(
     n = run_scenario(target, speed=speed, duration_s=duration, start=now, seed=seed,
                      network=network, progress=sys.stderr.isatty(), stop=stop)
     typer.echo(f"published {n} uplinks")
+
+
+@app.command()
+def reprocess(
+    device: Annotated[str | None, typer.Option(help="dev_eui whose readings to re-derive")] = None,
+    from_: Annotated[datetime | None, typer.Option("--from", help="start (UTC if no offset)")
+                     ] = None,
+    to: Annotated[datetime | None, typer.Option(help="end, exclusive (default: now)")] = None,
+    dead_letters: Annotated[bool, typer.Option("--dead-letters",
+                                               help="replay pending dead letters")] = False,
+    stage: Annotated[str | None, typer.Option(help="only dead letters of this stage")] = None,
+) -> None:
+    """Re-derive a device's readings from its stored raw uplinks (after a decoder fix or a
+    config change), or replay dead letters. Idempotent."""
+    from datetime import UTC
+
+    from ingest.reprocess import ReprocessError, replay_dead_letters, reprocess_device
+
+    settings = _settings()
+    dsn = _require_dsn(settings)
+    if device is None and not dead_letters:
+        typer.echo("say what to reprocess: --device DEV_EUI --from TIME, or --dead-letters",
+                   err=True)
+        raise typer.Exit(2)
+    if device is not None:
+        if from_ is None:
+            typer.echo("--from is required with --device", err=True)
+            raise typer.Exit(2)
+        start = from_ if from_.tzinfo else from_.replace(tzinfo=UTC)
+        end = (to if to.tzinfo else to.replace(tzinfo=UTC)) if to else None
+        try:
+            r = reprocess_device(dsn, device, start, end, progress=sys.stderr.isatty())
+        except ReprocessError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        typer.echo(f"{device}: {r.uplinks} uplinks -> {r.readings} readings "
+                   f"({r.undecodable} undecodable, {r.refused_values} values out of range)")
+    if dead_letters:
+        d = replay_dead_letters(dsn, stage, progress=sys.stderr.isatty())
+        typer.echo(f"dead letters: {d.replayed} replayed, {d.resolved} stored, "
+                   f"{d.still_refused} still refused")
 
 
 @devices_app.command("import")
