@@ -117,3 +117,28 @@ def dl_lp8p(f_port: int, payload: bytes) -> list[Reading]:
     stored). Sensor 3: battery voltage (mV).
     """
     return _decode(f_port, payload, _DL_LP8P)
+
+
+# --- DL-MBX ------------------------------------------------------------------------------------
+
+
+def _mbx_distance(x: Sequence[int]) -> list[Reading]:
+    # x0: distance (mm), x1: number of valid samples; with no valid sample x0 means nothing.
+    if x[1] == 0:
+        return []
+    return [Reading("distance", x[0] / 1000.0)]
+
+
+_DL_MBX: tuple[_Sensor, ...] = ((2, _mbx_distance), (1, _battery))
+
+
+def dl_mbx(f_port: int, payload: bytes) -> list[Reading]:
+    """Decentlab DL-MBX ultrasonic distance / level sensor (DL-MBX datasheet,
+    https://www.decentlab.com/products/ultrasonic-distance-/-level-sensor-for-lorawan; TTN
+    vendor/decentlab/dl-mbx.js). Mounted looking down at water, ``distance`` becomes
+    ``water_level`` through the device's mount height (decoders/derive.py).
+
+    Sensor 0 (2 words): distance (mm) and the number of valid samples; no valid sample gives no
+    distance reading. Sensor 1: battery voltage (mV).
+    """
+    return _decode(f_port, payload, _DL_MBX)

@@ -1,15 +1,22 @@
-"""Parametric radar counters.
+"""Parametric radar counters: PCR2 (people / vehicle counter) and TCR (traffic counter).
 
 PCR2 payloads: "PCR2 Application Payload" V2, V3 and V4 and "PCR2 Configuration Payload" V2..V6
 (https://www.parametric.ch/docs/pcr2/pcr2_app_payload_v3,
 https://docs.parametric-analytics.com/pcr2/manuals/lora_payload_v4/) and the vendor codec in the
 TTN device repository (vendor/parametric/pcr2.js). Application data on fPort 14, configuration on
 fPort 190. All multi-byte values are big-endian.
+
+TCR payloads: "TCR LoRaWAN Payload Description" for firmware V1.3
+(https://docs.pmx.systems/tcr/manuals/lora_payload_v1.3/, formerly
+https://www.parametric-analytics.com/docs/tcr/tcr_app_payload_v2) and the older "TCR Application
+Payload V1" (https://www.parametric-analytics.com/docs/tcr/tcr_app_payload_v1). Application data
+on fPort 15, configuration on fPort 190. The TTN device repository has no TCR codec.
 """
 
 from __future__ import annotations
 
 from decoders.base import DecodeError, Reader
+from decoders.traffic import classes_from_means, mean_speed, v85
 from meetnet.records import Reading
 
 APP_PORT = 14
@@ -145,3 +152,94 @@ def pcr2(f_port: int, payload: bytes) -> list[Reading]:
     if len(payload) >= 3 and payload[:2] == bytes((_VENDOR, _FAMILY_PCR2)):
         return _extended(payload)
     raise DecodeError(f"unknown PCR2 application payload starting 0x{payload[0]:02x}")
+
+
+# --- TCR ---------------------------------------------------------------------------------------
+
+TCR_APP_PORT = 15
+_FAMILY_TCR = 0x02
+_TCR_SPEED_CLASSES = 4
+# Per speed class: count from left (uint16), its average speed (uint8, km/h), count from right
+# (uint16), its average speed (uint8, km/h).
+_TCR_CLASS_BYTES = 6
+# Header: be 02 <version>, SBX battery (V1: uint8 %, V2: uint16 mV), SBX solar power (uint16 mW),
+# temperature (int16, 0.1 degC).
+_TCR_HEADER_BYTES = {1: 8, 2: 9}
+
+
+def tcr(f_port: int, payload: bytes) -> list[Reading]:
+    """Parametric TCR radar traffic counter (TCR LoRaWAN payload description, firmware V1.3:
+    https://docs.pmx.systems/tcr/manuals/lora_payload_v1.3/; application payload V1:
+    https://www.parametric-analytics.com/docs/tcr/tcr_app_payload_v1), used at crossings for
+    vehicle counts and speeds.
+
+    fPort 15, big-endian: ``be 02 <version>``; V2 (firmware 1.3, 33 bytes): SBX battery (uint16,
+    mV) and V1 (32 bytes): SBX battery (uint8, %); then SBX solar power (uint16, mW), device
+    temperature (int16, 0.1 degC), and for speed classes 0..3: count from left (uint16), average
+    speed from left (uint8, km/h), count from right (uint16), average speed from right (uint8,
+    km/h). SBX fields are zero without an SBX solar charger: no battery reading then.
+
+    Emits ``vehicle_count_ltr`` (from left), ``vehicle_count_rtl`` (from right),
+    ``vehicle_count``, ``temperature``, the battery, and when at least one vehicle was counted
+    ``vehicle_speed_mean`` (count-weighted mean of the class averages) and ``vehicle_speed_v85``
+    (linear interpolation in the cumulative speed-class histogram, ``decoders.traffic``; the
+    class windows are device configuration, not in the uplink, so they are estimated from the
+    class averages). fPort 190: configuration / device id frames (``be 02 ...``), no readings.
+    Firmware 2 "Counters Payload" frames (prefix a2) are not decoded: DecodeError.
+    """
+    if not payload:
+        raise DecodeError("empty payload")
+    if f_port == CONFIG_PORT:
+        if len(payload) >= 4 and payload[:2] == bytes((_VENDOR, _FAMILY_TCR)):
+            return []
+        raise DecodeError("TCR fPort 190 frame does not start with be 02")
+    if f_port != TCR_APP_PORT:
+        raise DecodeError(
+            f"unexpected fPort {f_port}: TCR V1.3 sends data on fPort 15, configuration on 190"
+        )
+    if payload[0] == 0xA2:
+        raise DecodeError("TCR firmware 2 counters payload (a2) is not supported")
+    if len(payload) < 3 or payload[:2] != bytes((_VENDOR, _FAMILY_TCR)):
+        raise DecodeError("TCR application payload must start with be 02")
+    version = payload[2]
+    header = _TCR_HEADER_BYTES.get(version)
+    if header is None:
+        raise DecodeError(f"TCR application payload version {version} is not supported")
+    expected = header + _TCR_SPEED_CLASSES * _TCR_CLASS_BYTES
+    if len(payload) != expected:
+        raise DecodeError(
+            f"TCR application payload V{version}: {expected} bytes expected, got {len(payload)}"
+        )
+    if version == 1:
+        batt, pv = payload[3], _u16(payload, 4)
+        battery = Reading("battery", float(batt))
+    else:
+        batt, pv = _u16(payload, 3), _u16(payload, 5)
+        battery = Reading("battery_voltage", batt / 1000.0)
+    temperature = _temperature(_s16(payload, header - 2))
+    ltr = rtl = 0
+    classes: list[tuple[float, int]] = []
+    for i in range(_TCR_SPEED_CLASSES):
+        at = header + i * _TCR_CLASS_BYTES
+        l_cnt, l_avg = _u16(payload, at), payload[at + 2]
+        r_cnt, r_avg = _u16(payload, at + 3), payload[at + 5]
+        ltr += l_cnt
+        rtl += r_cnt
+        classes += [(float(l_avg), l_cnt), (float(r_avg), r_cnt)]
+    out = _counts(ltr, rtl)
+    mean = mean_speed(classes)
+    if mean is not None:
+        out.append(Reading("vehicle_speed_mean", mean))
+    # Both directions of one speed class share its window: merge them before estimating bounds.
+    merged = []
+    for i in range(0, len(classes), 2):
+        (la, ln), (ra, rn) = classes[i], classes[i + 1]
+        if ln + rn:
+            merged.append(((la * ln + ra * rn) / (ln + rn), ln + rn))
+    speed = v85(classes_from_means(merged))
+    if speed is not None:
+        out.append(Reading("vehicle_speed_v85", speed))
+    out.append(temperature)
+    if batt or pv:
+        out.append(battery)
+    return out

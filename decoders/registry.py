@@ -6,7 +6,7 @@ uplink's ``version_ids`` select the decoder directly.
 
 from __future__ import annotations
 
-from decoders import decentlab, dragino, elsys, imbuildings, milesight, parametric
+from decoders import decentlab, dragino, elsys, imbuildings, lpp, milesight, parametric
 from decoders.base import DeviceModel
 
 MILESIGHT_DOC = "https://www.milesight.com/iot/product/lorawan-sensor/"
@@ -121,6 +121,98 @@ _MODELS: tuple[DeviceModel, ...] = (
         "uplink payload; github.com/dragino/dragino-end-node-decoder LDDS75)",
         vectors="dragino-ldds75.json",
         decode=dragino.ldds75,
+    ),
+    DeviceModel(
+        key="parametric/tcr",
+        vendor="Parametric",
+        model="TCR",
+        use_case="crossing",
+        metrics=("vehicle_count_ltr", "vehicle_count_rtl", "vehicle_count", "vehicle_speed_mean",
+                 "vehicle_speed_v85", "temperature", "battery", "battery_voltage"),
+        spec="https://docs.pmx.systems/tcr/manuals/lora_payload_v1.3/ (TCR LoRaWAN payload "
+        "description, firmware V1.3, application payload on fPort 15) and "
+        "https://www.parametric-analytics.com/docs/tcr/tcr_app_payload_v1",
+        vectors="parametric-tcr.json",
+        decode=parametric.tcr,
+    ),
+    DeviceModel(
+        key="milesight-iot/vs133",
+        vendor="Milesight",
+        model="VS133",
+        use_case="crossing",
+        metrics=("pedestrian_count_in", "pedestrian_count_out", "pedestrian_count"),
+        spec=MILESIGHT_DOC + "vs133 (VS13x user guide, payload structure; "
+        "github.com/Milesight-IoT/SensorDecoders VS_Series/VS133; " + TTN_REPO + "milesight-iot/vs133.js)",
+        vectors="milesight-vs133.json",
+        decode=milesight.vs133,
+    ),
+    DeviceModel(
+        key="milesight-iot/vs121",
+        vendor="Milesight",
+        model="VS121",
+        use_case="crossing",
+        metrics=("people_count", "pedestrian_count_in", "pedestrian_count_out", "pedestrian_count"),
+        spec=MILESIGHT_DOC + "vs121 (VS121 user guide, payload structure; "
+        "github.com/Milesight-IoT/SensorDecoders VS_Series/VS121; " + TTN_REPO + "milesight-iot/vs121.js)",
+        vectors="milesight-vs121.json",
+        decode=milesight.vs121,
+    ),
+    DeviceModel(
+        key="milesight-iot/em500-udl",
+        vendor="Milesight",
+        model="EM500-UDL",
+        use_case="water",
+        metrics=("battery", "distance"),
+        spec=MILESIGHT_DOC + "em500-udl (EM500-UDL user guide, payload structure; "
+        "github.com/Milesight-IoT/SensorDecoders EM_Series/EM500_Series/EM500-UDL; "
+        + TTN_REPO + "milesight-iot/em500-udl.js)",
+        vectors="milesight-em500-udl.json",
+        decode=milesight.em500_udl,
+    ),
+    DeviceModel(
+        key="decentlab/dl-mbx",
+        vendor="Decentlab",
+        model="DL-MBX",
+        use_case="water",
+        metrics=("distance", "battery_voltage"),
+        spec="https://www.decentlab.com/products/ultrasonic-distance-/-level-sensor-for-lorawan"
+        " (DL-MBX datasheet, Decentlab protocol v2; " + TTN_REPO + "decentlab/dl-mbx.js)",
+        vectors="decentlab-dl-mbx.json",
+        decode=decentlab.dl_mbx,
+    ),
+    DeviceModel(
+        key="milesight-iot/em400-mud",
+        vendor="Milesight",
+        model="EM400-MUD",
+        use_case="waste",
+        metrics=("battery", "temperature", "distance", "tilt"),
+        spec=MILESIGHT_DOC + "em400-mud (EM400-MUD user guide, payload structure; "
+        + TTN_REPO + "milesight-iot/em400-mud.js)",
+        vectors="milesight-em400-mud.json",
+        decode=milesight.em400_mud,
+    ),
+    DeviceModel(
+        key="milesight-iot/am307",
+        vendor="Milesight",
+        model="AM307",
+        use_case="classroom",
+        metrics=("battery", "temperature", "humidity", "co2", "pressure"),
+        spec=MILESIGHT_DOC + "am307 (AM300 series user guide, payload structure; "
+        "github.com/Milesight-IoT/SensorDecoders AM_Series/AM300_Series; "
+        + TTN_REPO + "milesight-iot/am307.js)",
+        vectors="milesight-am307.json",
+        decode=milesight.am307,
+    ),
+    DeviceModel(
+        key="cayenne/lpp",
+        vendor="myDevices",
+        model="Cayenne LPP",
+        use_case="any",
+        metrics=lpp.METRICS,
+        spec="https://docs.mydevices.com/docs/lorawan/cayenne-lpp (Cayenne Low Power Payload 1.0; "
+        "extended types from github.com/ElectronicCats/CayenneLPP src/CayenneLPP.h)",
+        vectors="cayenne-lpp.json",
+        decode=lpp.lpp,
     ),
 )
 

@@ -58,6 +58,12 @@ _METRICS = (
     # in air reads about 0 and a small negative offset is physically possible.
     Metric("gauge_pressure", "Pa", "Pressure above the atmosphere, e.g. of a water column",
            -100_000, 2_000_000, "water"),
+    # Zebra crossing: radar speed statistics (Parametric TCR) and occupancy snapshots (Milesight
+    # VS121 and other camera / ToF people counters that report how many people are present now).
+    Metric("vehicle_speed_mean", "km/h", "Mean speed of the vehicles counted since the previous "
+           "uplink", 0, 300, "crossing"),
+    Metric("people_count", "count", "People present in the detection area at the time of the "
+           "reading (a snapshot, not a flow)", 0, 10_000, "crossing"),
 )
 
 METRICS: dict[str, Metric] = {m.name: m for m in _METRICS}

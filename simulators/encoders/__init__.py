@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from simulators.encoders import decentlab, dragino, elsys, imbuildings, milesight, parametric
+from simulators.encoders import decentlab, dragino, elsys, imbuildings, lpp, milesight, parametric
 
 Encoder = Callable[[Mapping[str, float]], tuple[int, bytes]]
 
@@ -28,6 +28,14 @@ ENCODERS: dict[str, Encoder] = {
     "decentlab/dl-pr26": decentlab.dl_pr26,
     "decentlab/dl-lp8p": decentlab.dl_lp8p,
     "dragino/ldds75": dragino.ldds75,
+    "parametric/tcr": parametric.tcr,
+    "milesight-iot/vs133": milesight.vs133,
+    "milesight-iot/vs121": milesight.vs121,
+    "milesight-iot/em500-udl": milesight.em500_udl,
+    "decentlab/dl-mbx": decentlab.dl_mbx,
+    "milesight-iot/em400-mud": milesight.em400_udl,  # same frame as the EM400-UDL
+    "milesight-iot/am307": milesight.am319,  # same channels as the AM319
+    "cayenne/lpp": lpp.lpp,
 }
 
 RESOLUTION: dict[str, dict[str, float]] = {
@@ -65,6 +73,19 @@ RESOLUTION: dict[str, dict[str, float]] = {
         "battery_voltage": 0.001,
     },
     "dragino/ldds75": {"battery_voltage": 0.001, "distance": 0.001},
+    "parametric/tcr": {
+        "vehicle_count_ltr": 1,
+        "vehicle_count_rtl": 1,
+        "temperature": 0.1,
+        "battery_voltage": 0.001,
+    },
+    "milesight-iot/vs133": {"pedestrian_count_in": 1, "pedestrian_count_out": 1},
+    "milesight-iot/vs121": {"people_count": 1, "pedestrian_count_in": 1, "pedestrian_count_out": 1},
+    "milesight-iot/em500-udl": {"battery": 1, "distance": 0.001},
+    "decentlab/dl-mbx": {"distance": 0.001, "battery_voltage": 0.001},
+    "milesight-iot/em400-mud": {"battery": 1, "temperature": 0.1, "distance": 0.001, "tilt": 1},
+    "milesight-iot/am307": {"battery": 1, "temperature": 0.1, "humidity": 0.5, "co2": 1, "pressure": 10},
+    "cayenne/lpp": {"temperature": 0.1, "humidity": 0.5, "pressure": 10, "light": 1, "distance": 0.001},
 }
 
 __all__ = ["ENCODERS", "RESOLUTION", "Encoder"]

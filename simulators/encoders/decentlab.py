@@ -69,3 +69,11 @@ def dl_lp8p(values: Mapping[str, float]) -> tuple[int, bytes]:
         # raw IR and its low-pass value.
         co2 = [raw, raw, 32768 + 2000, 3000, 3000, 0, 0, 0]
     return PORT, _frame([sht, barometer, co2, _battery(values)])
+
+
+def dl_mbx(values: Mapping[str, float]) -> tuple[int, bytes]:
+    """DL-MBX: distance m (sent in mm, with 1 valid sample), battery_voltage V (sent in mV)."""
+    distance = None
+    if "distance" in values:
+        distance = [_word(values["distance"] * 1000), 1]
+    return PORT, _frame([distance, _battery(values)])

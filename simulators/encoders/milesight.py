@@ -63,3 +63,47 @@ def am319(values: Mapping[str, float]) -> tuple[int, bytes]:
     if "pressure" in values:
         out += bytes((0x09, 0x73)) + struct.pack("<H", _clamp_int(values["pressure"] / 10, 0, 65535))
     return PORT, bytes(out)
+
+
+def em500_udl(values: Mapping[str, float]) -> tuple[int, bytes]:
+    """EM500-UDL: battery %, distance m (sent in mm)."""
+    out = bytearray()
+    if "battery" in values:
+        out += bytes((0x01, 0x75, _clamp_int(values["battery"], 0, 100)))
+    if "distance" in values:
+        out += bytes((0x03, 0x82)) + struct.pack("<H", _clamp_int(values["distance"] * 1000, 0, 65535))
+    return PORT, bytes(out)
+
+
+def vs133(values: Mapping[str, float]) -> tuple[int, bytes]:
+    """VS133: pedestrian_count_in / _out of the period on line 1 (a total ``pedestrian_count``
+    alone is split over both directions), with the line totals sent as the same numbers."""
+    inn = values.get("pedestrian_count_in")
+    out_ = values.get("pedestrian_count_out")
+    if inn is None and out_ is None and "pedestrian_count" in values:
+        total = _clamp_int(values["pedestrian_count"], 0, 2 * 65535)
+        inn, out_ = (total + 1) // 2, total // 2
+    in_i = _clamp_int(inn or 0, 0, 65535)
+    out_i = _clamp_int(out_ or 0, 0, 65535)
+    frame = (
+        bytes((0x03, 0xD2)) + struct.pack("<I", in_i)
+        + bytes((0x04, 0xD2)) + struct.pack("<I", out_i)
+        + bytes((0x05, 0xCC)) + struct.pack("<HH", in_i, out_i)
+    )
+    return PORT, frame
+
+
+def vs121(values: Mapping[str, float]) -> tuple[int, bytes]:
+    """VS121: people_count (people in view, 0..255; one region, occupied when anyone is there)
+    and line crossings pedestrian_count_in / _out (int16)."""
+    out = bytearray()
+    if "people_count" in values:
+        people = _clamp_int(values["people_count"], 0, 255)
+        out += bytes((0x04, 0xC9, people, 1)) + struct.pack(">H", 1 if people else 0)
+    if {"pedestrian_count_in", "pedestrian_count_out"} & values.keys():
+        out += bytes((0x05, 0xCC)) + struct.pack(
+            "<hh",
+            _clamp_int(values.get("pedestrian_count_in", 0.0), 0, 32767),
+            _clamp_int(values.get("pedestrian_count_out", 0.0), 0, 32767),
+        )
+    return PORT, bytes(out)

@@ -26,6 +26,7 @@ REALISTIC: dict[str, tuple[float, float]] = {
     "tilt": (0.0, 1.0),
     "water_depth": (0.0, 5.0),
     "pedestrian_count_in": (0.0, 2000.0),
+    "people_count": (0.0, 200.0),
     "pedestrian_count_out": (0.0, 2000.0),
     "vehicle_count_ltr": (0.0, 5000.0),
     "vehicle_count_rtl": (0.0, 5000.0),

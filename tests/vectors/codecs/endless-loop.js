@@ -1,0 +1,5 @@
+// Hostile: never returns.
+function decodeUplink(input) {
+  var n = 0;
+  for (;;) { n++; }
+}
