@@ -11,7 +11,6 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import psycopg
 from pydantic import ValidationError
@@ -170,7 +169,3 @@ def validated_rows(readings: list[Reading], device_id: int, received_at: datetim
         rows.append(ReadingRow(when, device_id, r.metric, r.value))
     return rows, refused
 
-
-def describe(batch: Batch) -> dict[str, Any]:
-    return {"uplinks": len(batch.uplinks), "readings": len(batch.readings),
-            "dead_letters": len(batch.dead_letters)}

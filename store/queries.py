@@ -123,13 +123,3 @@ def metric_unit(conn: psycopg.Connection[Any], metric: str) -> str | None:
     row = conn.execute("SELECT unit FROM metrics WHERE name = %s", (metric,)).fetchone()
     return str(row[0]) if row else None
 
-
-def counts(conn: psycopg.Connection[Any]) -> dict[str, int]:
-    """Row counts for the demo's status line and health details."""
-    out: dict[str, int] = {}
-    for table in ("devices", "uplinks", "readings", "dead_letters"):
-        row = conn.execute(
-            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
-        ).fetchone()
-        out[table] = int(row[0]) if row else 0
-    return out
