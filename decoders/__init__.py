@@ -21,25 +21,30 @@ def decode(
     f_port: int,
     payload: bytes,
     config: DeviceConfig | Mapping[str, Any] | None = None,
+    decoded: Mapping[str, Any] | None = None,
 ) -> list[Reading]:
     """Decode one uplink of ``model_key`` and add the readings its config derives.
 
+    ``decoded`` is the network server's own decoded object, used by passthrough models only.
     Raises DecodeError (with the reason) for an unknown model or a payload the model's spec does
     not allow; never any other exception for any bytes and port.
     """
     model = MODELS.get(model_key)
     if model is None:
         raise DecodeError(f"no decoder for model {model_key!r}")
-    try:
-        readings = model.decode(f_port, payload)
-    except DecodeError:
-        raise
-    except (ValueError, IndexError, KeyError, OverflowError) as exc:  # defence in depth
-        raise DecodeError(f"{model_key}: malformed payload ({exc})") from exc
     if config is None:
         cfg = _DEFAULT_CONFIG
     elif isinstance(config, DeviceConfig):
         cfg = config
     else:
         cfg = DeviceConfig.model_validate(config)
+    try:
+        if model.decode_object is not None and decoded is not None:
+            readings = model.decode_object(decoded, cfg)
+        else:
+            readings = model.decode(f_port, payload)
+    except DecodeError:
+        raise
+    except (ValueError, IndexError, KeyError, OverflowError) as exc:  # defence in depth
+        raise DecodeError(f"{model_key}: malformed payload ({exc})") from exc
     return derive(readings, cfg)

@@ -5,12 +5,16 @@ bounds-checked byte reader so that a short payload becomes a `DecodeError`, neve
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from decoders.config import DeviceConfig
 from meetnet.records import Reading
 
 DecoderFn = Callable[[int, bytes], list[Reading]]
+#: Decodes the network server's own decoded object (TTS decoded_payload, ChirpStack object).
+ObjectDecoderFn = Callable[[Mapping[str, Any], DeviceConfig], list[Reading]]
 
 
 class DecodeError(ValueError):
@@ -34,6 +38,8 @@ class DeviceModel:
     spec: str  # datasheet / payload spec the decoder implements
     vectors: str
     decode: DecoderFn
+    #: Set for models whose values the network server already decoded (passthrough).
+    decode_object: ObjectDecoderFn | None = None
 
 
 class Reader:

@@ -28,4 +28,7 @@ class DeviceConfig(BaseModel):
     scales: dict[str, float] = Field(default_factory=dict)
     # Context for analytics (not used in derivation).
     speed_limit_kmh: float | None = Field(default=None, gt=0, le=200)
+    # Passthrough devices (model "meetnet/passthrough"): the network server's decoded object's
+    # fields -> catalog metrics, e.g. {"distance": ["distance", 0.001], "battery": "battery"}.
+    field_map: dict[str, str | tuple[str, float]] = Field(default_factory=dict)
     room_volume_m3: float | None = Field(default=None, gt=0, le=10000)

@@ -30,10 +30,9 @@ thread; the binding releases the GIL while JavaScript runs.
 from __future__ import annotations
 
 import json
-import math
 import queue
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FuturesTimeout
 from typing import Any
@@ -41,7 +40,7 @@ from typing import Any
 import quickjs
 
 from decoders.base import DecodeError
-from meetnet.catalog import metric as catalog_metric
+from decoders.fieldmap import FieldMap, FieldMapSpec
 from meetnet.records import Reading
 
 __all__ = ["CodecError", "JsCodec"]
@@ -52,7 +51,6 @@ STACK_LIMIT = 256 * 1024
 WALL_LIMIT_S = 2.0  # the Python-side guard, for code the interrupt handler does not reach
 MAX_REASON = 300  # characters of a codec's message kept in a dead letter
 
-FieldMap = Mapping[str, "str | tuple[str, float]"]
 
 # Written in JavaScript and evaluated before the codec: a console whose methods do nothing
 # (many vendor codecs log), no host functions.
@@ -137,18 +135,6 @@ def _first_line(exc: BaseException) -> str:
     return (text[0] if text else type(exc).__name__)[:MAX_REASON]
 
 
-def _lookup(data: Any, path: str) -> Any:
-    node = data
-    for part in path.split("."):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return None
-    return node
-
-
 class JsCodec:
     """A TTN-format JavaScript codec as a decoder.
 
@@ -165,7 +151,7 @@ class JsCodec:
     def __init__(
         self,
         source: str,
-        field_map: FieldMap,
+        field_map: FieldMapSpec,
         *,
         name: str = "codec",
         time_limit_s: float = TIME_LIMIT_S,
@@ -177,18 +163,9 @@ class JsCodec:
         self.time_limit_s = time_limit_s
         self.memory_limit = memory_limit
         self.wall_limit_s = wall_limit_s
-        self.fields: dict[str, tuple[str, float]] = {}
-        seen: dict[str, str] = {}
-        for path, target in field_map.items():
-            metric_name, scale = (target, 1.0) if isinstance(target, str) else target
-            catalog_metric(metric_name)  # UnknownMetric for a name outside the catalog
-            if metric_name in seen:
-                raise ValueError(
-                    f"{name}: fields {seen[metric_name]!r} and {path!r} both map to {metric_name!r}"
-                )
-            seen[metric_name] = path
-            self.fields[path] = (metric_name, float(scale))
-        self.metrics: tuple[str, ...] = tuple(seen)
+        self.field_map = FieldMap(field_map, name=name)
+        self.fields = self.field_map.fields
+        self.metrics: tuple[str, ...] = self.field_map.metrics
         self._lock = threading.Lock()
         self._fn: Any = None  # the compiled entry point, a quickjs.Object
         self._thread = 0  # ident of the engine thread the context lives on
@@ -271,16 +248,6 @@ class JsCodec:
         data = result.get("data")
         if not isinstance(data, dict):
             raise DecodeError(f"{self.name}: decodeUplink returned no data object")
-        readings = []
-        for path, (metric_name, scale) in self.fields.items():
-            value = _lookup(data, path)
-            if isinstance(value, bool):
-                value = int(value)
-            if not isinstance(value, int | float):
-                continue
-            scaled = float(value) * scale
-            if math.isfinite(scaled):
-                readings.append(Reading(metric_name, scaled))
-        return readings
+        return self.field_map.readings(data)
 
     __call__ = decode

@@ -6,7 +6,7 @@ uplink's ``version_ids`` select the decoder directly.
 
 from __future__ import annotations
 
-from decoders import decentlab, dragino, elsys, imbuildings, lpp, milesight, parametric
+from decoders import decentlab, dragino, elsys, imbuildings, lpp, milesight, parametric, passthrough
 from decoders.base import DeviceModel
 
 MILESIGHT_DOC = "https://www.milesight.com/iot/product/lorawan-sensor/"
@@ -213,6 +213,18 @@ _MODELS: tuple[DeviceModel, ...] = (
         "extended types from github.com/ElectronicCats/CayenneLPP src/CayenneLPP.h)",
         vectors="cayenne-lpp.json",
         decode=lpp.lpp,
+    ),
+    DeviceModel(
+        key="meetnet/passthrough",
+        vendor="any",
+        model="network-decoded values",
+        use_case="any",
+        metrics=(),
+        spec="The Things Stack uplink_message.decoded_payload / ChirpStack v4 event/up object, "
+             "mapped by the device config's field_map",
+        vectors="meetnet-passthrough.json",
+        decode=passthrough.payload,
+        decode_object=passthrough.decoded_object,
     ),
 )
 

@@ -128,7 +128,8 @@ class Pipeline:
             metrics.EMPTY.inc()
             return
         try:
-            readings = decoders.decode(known.info.model_key, up.f_port, up.payload, known.config)
+            readings = decoders.decode(known.info.model_key, up.f_port, up.payload, known.config,
+                                       up.decoded)
         except DecodeError as exc:
             self._dead(batch, "decode", f"{known.info.model_key}: {exc}", topic, payload, up.dev_eui)
             return

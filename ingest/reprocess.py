@@ -53,7 +53,8 @@ def reprocess_device(dsn: str, dev_eui: str, start: datetime, end: datetime | No
                 if not up.f_port or not up.payload:
                     continue
                 try:
-                    readings = decoders.decode(info.model_key, up.f_port, up.payload, config)
+                    readings = decoders.decode(info.model_key, up.f_port, up.payload, config,
+                                               up.decoded)
                 except DecodeError:
                     undecodable += 1
                     continue

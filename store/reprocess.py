@@ -19,6 +19,7 @@ class RawUplink:
     received_at: datetime
     f_port: int | None
     payload: bytes
+    decoded: dict[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,7 @@ def raw_uplinks(conn: psycopg.Connection[Any], dev_eui: str, start: datetime,
     """The device's stored uplinks received in [start, end), oldest first, streamed."""
     with conn.cursor(row_factory=class_row(RawUplink), name="raw_uplinks") as cur:
         cur.execute(
-            """SELECT received_at, f_port, payload FROM uplinks
+            """SELECT received_at, f_port, payload, decoded FROM uplinks
                WHERE dev_eui = %s AND received_at >= %s AND (%s::timestamptz IS NULL OR received_at < %s)
                ORDER BY received_at""",
             (dev_eui, start, end, end),

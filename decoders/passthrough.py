@@ -1,0 +1,34 @@
+"""Passthrough: values the network server already decoded (The Things Stack's
+``uplink_message.decoded_payload`` from a payload formatter, ChirpStack v4's ``object`` from a
+device-profile codec), mapped to catalog metrics by the device's ``field_map``.
+
+For devices meetnet has no decoder for but the network server has: the organisation keeps its
+formatter there and tells meetnet which field is which metric (and in which unit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from decoders.base import DecodeError
+from decoders.config import DeviceConfig
+from decoders.fieldmap import FieldMap
+from meetnet.records import Reading
+
+
+def payload(f_port: int, payload: bytes) -> list[Reading]:
+    """The raw bytes are not ours to decode: the network server's decoded object is needed."""
+    raise DecodeError("passthrough device: needs the network server's decoded object "
+                      "(TTS decoded_payload / ChirpStack object), none in this uplink")
+
+
+def decoded_object(decoded: Mapping[str, Any], config: DeviceConfig) -> list[Reading]:
+    """Map the network server's decoded object through the device's field map."""
+    if not config.field_map:
+        raise DecodeError("passthrough device without a field_map in its config")
+    try:
+        fields = FieldMap(config.field_map, name="field_map")
+    except (KeyError, ValueError) as exc:
+        raise DecodeError(f"invalid field_map: {exc}") from exc
+    return fields.readings(decoded)
