@@ -21,6 +21,9 @@ app = typer.Typer(help="meetnet: a regional LoRaWAN network's data, decoded, sto
 devices_app = typer.Typer(help="The device registry.", no_args_is_help=True)
 decoders_app = typer.Typer(help="Device decoders.", no_args_is_help=True)
 dashboards_app = typer.Typer(help="Grafana dashboards as code.", no_args_is_help=True)
+codecs_app = typer.Typer(help="Organisations' JavaScript codecs (TTN device repository format).",
+                         no_args_is_help=True)
+app.add_typer(codecs_app, name="codecs")
 app.add_typer(devices_app, name="devices")
 app.add_typer(decoders_app, name="decoders")
 app.add_typer(dashboards_app, name="dashboards")
@@ -217,6 +220,7 @@ def devices_import(
     from pydantic import ValidationError
 
     from decoders import MODELS, DeviceConfig
+    from store.codecs import list_codecs
     from store.devices import ImportError_, import_devices, read_devices_csv
 
     settings = _settings()
@@ -226,11 +230,13 @@ def devices_import(
     except ImportError_ as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+    with psycopg.connect(dsn) as conn:
+        codec_keys = {c.model_key for c in list_codecs(conn)}
     problems = []
     for i, dev in enumerate(rows, start=2):
-        if dev.model_key not in MODELS:
+        if dev.model_key not in MODELS and dev.model_key not in codec_keys:
             problems.append(f"{file}:{i}: unknown model {dev.model_key!r} "
-                            "(see `meetnet decoders list`)")
+                            "(see `meetnet decoders list` and `meetnet codecs list`)")
         try:
             DeviceConfig.model_validate(dev.config or {})
         except ValidationError as exc:
@@ -283,6 +289,62 @@ def decode(
     else:
         for row in rows:
             typer.echo(f"{row['metric']:<24} {row['value']:>12g} {row['unit']}")
+
+
+@codecs_app.command("add")
+def codecs_add(
+    model_key: Annotated[str, typer.Argument(help="your model's key, <organisation>/<model>")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="the codec (.js)")],
+    organisation: Annotated[str, typer.Option(help="organisation that owns the codec")],
+    field_map: Annotated[str, typer.Option(
+        help='JSON: codec data field -> metric or [metric, scale], e.g. '
+             '\'{"co2": "co2", "distance_mm": ["distance", 0.001]}\'')],
+    use_case: Annotated[str, typer.Option(help="waste, classroom, crossing, water or any")] = "any",
+) -> None:
+    """Attach a TTN-format JavaScript codec (decodeUplink) to a model of your own. It runs in a
+    sandbox with time and memory limits and no I/O; devices registered with MODEL_KEY use it."""
+    import re
+
+    import psycopg
+
+    from decoders import MODELS, DecodeError
+    from decoders.js import JsCodec
+    from store.codecs import upsert_codec
+
+    settings = _settings()
+    dsn = _require_dsn(settings)
+    if not re.fullmatch(r"[a-z0-9-]+/[a-z0-9-]+", model_key) or model_key in MODELS:
+        typer.echo(f"error: {model_key!r} must be a new lowercase <organisation>/<model> key, "
+                   "not a built-in model", err=True)
+        raise typer.Exit(1)
+    source = file.read_text(encoding="utf-8")
+    try:
+        mapping = json.loads(field_map)
+        if not isinstance(mapping, dict):
+            raise ValueError("the field map must be a JSON object")
+        # Compile (and check the field map against the catalog) before storing anything.
+        JsCodec(source, mapping, name=model_key)
+    except (ValueError, KeyError, DecodeError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    with psycopg.connect(dsn) as conn:
+        upsert_codec(conn, model_key=model_key, organisation=organisation, source=source,
+                     field_map=mapping, use_case=use_case)
+    typer.echo(f"codec {model_key} stored ({len(source)} bytes, {len(mapping)} mapped fields)")
+
+
+@codecs_app.command("list")
+def codecs_list() -> None:
+    """The organisations' codecs."""
+    import psycopg
+
+    from store.codecs import list_codecs
+
+    settings = _settings()
+    with psycopg.connect(_require_dsn(settings)) as conn:
+        for c in list_codecs(conn):
+            fields = ", ".join(f"{k}->{v}" for k, v in c.field_map.items())
+            typer.echo(f"{c.model_key:32} {c.organisation:24} {c.use_case:10} {fields}")
 
 
 @dashboards_app.command("push")
