@@ -44,6 +44,11 @@ def _files() -> dict[str, dict[str, str]]:
     return dict(sorted(out.items()))
 
 
+def versions() -> list[str]:
+    """Every migration version shipped, in the order they apply."""
+    return list(_files())
+
+
 def timescale_available(conn: psycopg.Connection[object]) -> bool:
     """True when the timescaledb extension exists or can be created here.
 
