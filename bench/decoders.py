@@ -20,6 +20,7 @@ import contextlib
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import decoders
 
@@ -44,18 +45,20 @@ def main() -> None:
     print(f"{'model':44} {'decodes/s':>12} {'baseline/s':>12} {'ratio':>7}")
     for key, model in decoders.MODELS.items():
         doc = json.loads((VECTORS / model.vectors).read_text())
-        cases = [(ex["f_port"], bytes.fromhex(ex["payload_hex"])) for ex in doc["examples"]
+        # Passthrough examples carry the network server's decoded object and the field map.
+        cases = [(ex["f_port"], bytes.fromhex(ex["payload_hex"]), ex.get("config"),
+                  ex.get("decoded")) for ex in doc["examples"]
                  if not ex.get("expected_errors")]
         if not cases:
             continue
 
-        def run(cases: list[tuple[int, bytes]] = cases, key: str = key) -> None:
-            for port, payload in cases:
+        def run(cases: list[tuple[int, bytes, Any, Any]] = cases, key: str = key) -> None:
+            for port, payload, config, decoded in cases:
                 with contextlib.suppress(decoders.DecodeError):
-                    decoders.decode(key, port, payload)
+                    decoders.decode(key, port, payload, config, decoded)
 
-        def base(cases: list[tuple[int, bytes]] = cases) -> None:
-            for _port, payload in cases:
+        def base(cases: list[tuple[int, bytes, Any, Any]] = cases) -> None:
+            for _port, payload, _config, _decoded in cases:
                 int.from_bytes(payload, "big")
                 payload.hex()
 
