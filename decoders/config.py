@@ -6,7 +6,7 @@ when the device is registered instead of silently deriving nothing.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class DeviceConfig(BaseModel):
@@ -32,3 +32,42 @@ class DeviceConfig(BaseModel):
     # fields -> catalog metrics, e.g. {"distance": ["distance", 0.001], "battery": "battery"}.
     field_map: dict[str, str | tuple[str, float]] = Field(default_factory=dict)
     room_volume_m3: float | None = Field(default=None, gt=0, le=10000)
+
+
+class WasteBinConfig(DeviceConfig):
+    """A bin's fill sensor: without the bin's depth no fill level can be derived."""
+
+    bin_depth_m: float = Field(gt=0, le=20)
+
+
+class WaterLevelConfig(DeviceConfig):
+    """A water level gauge: its reference height (down-looking) or its own height (submerged),
+    in m NAP, is what turns a distance or a depth into a level."""
+
+    @model_validator(mode="after")
+    def _one_reference(self) -> WaterLevelConfig:
+        if (self.mount_height_nap_m is None) == (self.sensor_depth_nap_m is None):
+            raise ValueError("a water level gauge needs exactly one of mount_height_nap_m "
+                             "(down-looking sensor) or sensor_depth_nap_m (submerged sensor)")
+        return self
+
+
+class CrossingConfig(DeviceConfig):
+    """A zebra crossing counter; the speed limit (km/h) is what V85 is compared with."""
+
+
+class ClassroomConfig(DeviceConfig):
+    """A classroom air sensor; the room volume feeds the ventilation estimate."""
+
+
+_BY_USE_CASE: dict[str, type[DeviceConfig]] = {
+    "waste": WasteBinConfig,
+    "water": WaterLevelConfig,
+    "crossing": CrossingConfig,
+    "classroom": ClassroomConfig,
+}
+
+
+def config_model(use_case: str) -> type[DeviceConfig]:
+    """The configuration model a device of this use case is validated with at registration."""
+    return _BY_USE_CASE.get(use_case, DeviceConfig)

@@ -219,7 +219,8 @@ def devices_import(
     import psycopg
     from pydantic import ValidationError
 
-    from decoders import MODELS, DeviceConfig
+    from decoders import MODELS
+    from decoders.config import config_model
     from store.codecs import list_codecs
     from store.devices import ImportError_, import_devices, read_devices_csv
 
@@ -238,7 +239,8 @@ def devices_import(
             problems.append(f"{file}:{i}: unknown model {dev.model_key!r} "
                             "(see `meetnet decoders list` and `meetnet codecs list`)")
         try:
-            DeviceConfig.model_validate(dev.config or {})
+            # Per kind: a waste bin needs its depth, a water gauge its NAP reference.
+            config_model(dev.use_case).model_validate(dev.config or {})
         except ValidationError as exc:
             problems.append(f"{file}:{i}: invalid config: {exc.errors()[0]['msg']} "
                             f"({'.'.join(map(str, exc.errors()[0]['loc']))})")

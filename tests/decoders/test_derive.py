@@ -95,3 +95,22 @@ def test_decode_derives_with_a_config_mapping() -> None:
 def test_a_config_typo_is_refused() -> None:
     with pytest.raises(ValidationError):
         DeviceConfig.model_validate({"bin_dept_m": 1.2})
+
+
+def test_config_models_per_kind() -> None:
+    import pytest as _pytest
+    from pydantic import ValidationError
+
+    from decoders.config import DeviceConfig, WasteBinConfig, WaterLevelConfig, config_model
+
+    assert config_model("waste") is WasteBinConfig
+    assert config_model("any") is DeviceConfig
+    with _pytest.raises(ValidationError, match="bin_depth_m"):
+        WasteBinConfig.model_validate({})
+    with _pytest.raises(ValidationError, match="exactly one"):
+        WaterLevelConfig.model_validate({})
+    with _pytest.raises(ValidationError, match="exactly one"):
+        WaterLevelConfig.model_validate({"mount_height_nap_m": 1.0, "sensor_depth_nap_m": -2.0})
+    assert WaterLevelConfig.model_validate({"sensor_depth_nap_m": -2.0}).sensor_depth_nap_m == -2.0
+    with _pytest.raises(ValidationError, match="bin_dept_m"):
+        DeviceConfig.model_validate({"bin_depth_m": 1.0, "bin_dept_m": 1.0})

@@ -67,10 +67,12 @@ def test_migrate_and_devices_import(db: str, tmp_path: Path, monkeypatch: pytest
                     ("a81758fffe000011", "private", {})]
 
     bad = tmp_path / "bad.csv"
-    bad.write_text("dev_eui,organisation,model_key,config\n"
-                   "24e124713c000012,x,no-such/model,\n"
-                   '24e124713c000013,x,milesight-iot/em310-udl,"{""bin_dept_m"": 1}"\n')
+    bad.write_text("dev_eui,organisation,model_key,use_case,config\n"
+                   "24e124713c000012,x,no-such/model,any,\n"
+                   '24e124713c000013,x,milesight-iot/em310-udl,any,"{""bin_dept_m"": 1}"\n'
+                   "24e124713c000014,x,milesight-iot/em310-udl,waste,\n")
     result = runner.invoke(app, ["devices", "import", str(bad)])
     assert result.exit_code == 1
     assert "unknown model 'no-such/model'" in result.output
     assert "bin_dept_m" in result.output
+    assert ":4: invalid config" in result.output and "bin_depth_m" in result.output
