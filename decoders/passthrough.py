@@ -9,6 +9,7 @@ formatter there and tells meetnet which field is which metric (and in which unit
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from decoders.base import DecodeError
@@ -27,8 +28,16 @@ def decoded_object(decoded: Mapping[str, Any], config: DeviceConfig) -> list[Rea
     """Map the network server's decoded object through the device's field map."""
     if not config.field_map:
         raise DecodeError("passthrough device without a field_map in its config")
+    key = tuple((path, target if isinstance(target, str) else tuple(target))
+                for path, target in config.field_map.items())
     try:
-        fields = FieldMap(config.field_map, name="field_map")
+        fields = _field_map(key)
     except (KeyError, ValueError) as exc:
         raise DecodeError(f"invalid field_map: {exc}") from exc
     return fields.readings(decoded)
+
+
+@lru_cache(maxsize=1024)
+def _field_map(items: tuple[tuple[str, Any], ...]) -> FieldMap:
+    # Built once per distinct map: every uplink of a fleet shares its model's map.
+    return FieldMap(dict(items), name="field_map")

@@ -222,13 +222,13 @@ def devices_import(
     from decoders import MODELS
     from decoders.config import config_model
     from store.codecs import list_codecs
-    from store.devices import ImportError_, import_devices, read_devices_csv
+    from store.devices import DeviceImportError, import_devices, read_devices_csv
 
     settings = _settings()
     dsn = _require_dsn(settings)
     try:
         rows = read_devices_csv(file)
-    except ImportError_ as exc:
+    except DeviceImportError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     with psycopg.connect(dsn) as conn:

@@ -123,7 +123,7 @@ CSV_COLUMNS = ("dev_eui", "organisation", "model_key", "device_id", "application
                "use_case", "visibility", "lat", "lon", "config")
 
 
-class ImportError_(ValueError):
+class DeviceImportError(ValueError):
     """A CSV row that cannot be imported; the message names the line."""
 
 
@@ -135,15 +135,15 @@ def read_devices_csv(path: Path) -> list[NewDevice]:
         reader = csv.DictReader(fh)
         missing = {"dev_eui", "organisation", "model_key"} - set(reader.fieldnames or [])
         if missing:
-            raise ImportError_(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+            raise DeviceImportError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
         unknown = set(reader.fieldnames or []) - set(CSV_COLUMNS)
         if unknown:
-            raise ImportError_(f"{path}: unknown column(s) {', '.join(sorted(unknown))}")
+            raise DeviceImportError(f"{path}: unknown column(s) {', '.join(sorted(unknown))}")
         for lineno, row in enumerate(reader, start=2):
             try:
                 out.append(_csv_row(row))
             except (ValueError, json.JSONDecodeError) as exc:
-                raise ImportError_(f"{path}:{lineno}: {exc}") from None
+                raise DeviceImportError(f"{path}:{lineno}: {exc}") from None
     return out
 
 

@@ -17,8 +17,8 @@ router = APIRouter(tags=["devices"])
 
 @router.get("/devices", response_model=list[Device], summary="Devices you may see")
 def list_devices(conn: Conn, use_case: str | None = None) -> list[Device]:
-    """Open devices (and, with a key, your organisation's), optionally of one use case
-    (waste, classroom, crossing, water)."""
+    """Devices whose data is open, optionally of one use case (waste, classroom, crossing,
+    water). Private and shared devices need an API key (not in this version yet)."""
     return [Device.model_validate(d, from_attributes=True)
             for d in queries.list_devices(conn, use_case=use_case)]
 
