@@ -13,6 +13,7 @@ are stored (or deduplicated) and acked instead.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import queue
@@ -20,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import paho.mqtt.client as mqtt
 import psycopg
@@ -39,11 +40,11 @@ log = logging.getLogger(__name__)
 
 _RETRY_MAX_S = 30.0
 _CONNACK_WAIT_S = 3.0
+_POLL_S = 0.002
 _T = TypeVar("_T")
 
 
-@dataclass(frozen=True, slots=True)
-class _Msg:
+class _Msg(NamedTuple):
     generation: int
     mid: int
     qos: int
@@ -83,7 +84,9 @@ class Subscriber:
         # broker refuses it; "3.1.1" for brokers known to speak only that (amqtt).
         self.protocol = protocol
         self._v5 = protocol in ("auto", "5")
-        self._queue: queue.Queue[_Msg] = queue.Queue()
+        # A deque, not a queue.Queue: appends and pops are atomic without a lock or a condition
+        # variable per message (paho's thread only appends, the run thread only pops).
+        self._queue: collections.deque[_Msg] = collections.deque()
         self._stop = threading.Event()
         self._generation = 0
         self._gen_lock = threading.Lock()
@@ -157,7 +160,7 @@ class Subscriber:
             log.warning("disconnected from broker (%s); paho reconnects with backoff", reason)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        self._queue.put(_Msg(self._generation, msg.mid, msg.qos, msg.topic, bytes(msg.payload)))
+        self._queue.append(_Msg(self._generation, msg.mid, msg.qos, msg.topic, bytes(msg.payload)))
 
     # ---------------------------------------------------------------------- our side (run thread)
 
@@ -203,7 +206,7 @@ class Subscriber:
                 msgs = self._take(size, interval)
                 if msgs:
                     handoff.put(self._prepare(pipeline, msgs))
-                if self._stop.is_set() and self._queue.empty():
+                if self._stop.is_set() and not self._queue:
                     break
         finally:
             handoff.put(None)
@@ -333,21 +336,15 @@ class Subscriber:
         self.start()
 
     def _take(self, size: int, interval: float) -> list[_Msg]:
+        """Up to ``size`` messages; waits at most ``interval`` for the batch to fill."""
+        q = self._queue
         msgs: list[_Msg] = []
-        try:
-            msgs.append(self._queue.get(timeout=interval))
-        except queue.Empty:
-            return msgs
         deadline = time.monotonic() + interval
-        while len(msgs) < size:
-            try:
-                msgs.append(self._queue.get_nowait())
-            except queue.Empty:
-                left = deadline - time.monotonic()
-                if left <= 0 or self._stop.is_set():
-                    break
-                try:
-                    msgs.append(self._queue.get(timeout=left))
-                except queue.Empty:
-                    break
-        return msgs
+        while True:
+            while q and len(msgs) < size:
+                msgs.append(q.popleft())
+            if len(msgs) >= size or self._stop.is_set() or time.monotonic() >= deadline:
+                return msgs
+            # Poll rather than wake per message: a short sleep costs nothing per message and
+            # at most this much latency, well inside the flush interval.
+            time.sleep(_POLL_S)
