@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
-from decoders.base import DecodeError, Reader
+from decoders.base import DecodeError
 from meetnet.records import Reading
 
 MILESIGHT_PORT = 85
@@ -75,20 +75,25 @@ def _decode(f_port: int, payload: bytes, channels: Mapping[tuple[int, int], _Cha
         raise DecodeError(f"unexpected fPort {f_port}: Milesight uplinks use fPort {MILESIGHT_PORT}")
     if not payload:
         raise DecodeError("empty payload")
-    r = Reader(payload)
+    # Plain indexing rather than a Reader: this loop runs for every Milesight uplink and the
+    # method calls were a third of ingest's decode time (bench/ingest.py profile).
     out: list[Reading] = []
-    while r.remaining():
-        if r.remaining() < 2:
-            raise DecodeError(f"truncated channel header at offset {r.pos}")
-        channel, kind = r.u8(), r.u8()
-        spec = channels.get((channel, kind))
+    n = len(payload)
+    pos = 0
+    while pos < n:
+        if n - pos < 2:
+            raise DecodeError(f"truncated channel header at offset {pos}")
+        key = (payload[pos], payload[pos + 1])
+        pos += 2
+        spec = channels.get(key)
+        size = spec[0] if spec is not None else _ATTRIBUTES.get(key)
+        if size is None:
+            raise DecodeError(f"unknown channel 0x{key[0]:02x} type 0x{key[1]:02x} at offset {pos - 2}")
+        if pos + size > n:
+            raise DecodeError(f"payload too short: need {size} byte(s) at offset {pos}, have {n - pos}")
         if spec is not None:
-            size, read = spec
-            out.extend(read(r.take(size)))
-        elif (channel, kind) in _ATTRIBUTES:
-            r.take(_ATTRIBUTES[(channel, kind)])
-        else:
-            raise DecodeError(f"unknown channel 0x{channel:02x} type 0x{kind:02x} at offset {r.pos - 2}")
+            out.extend(spec[1](payload[pos : pos + size]))
+        pos += size
     return out
 
 
