@@ -30,6 +30,9 @@ SCENARIO_SEED = 71  # Leiden's area code; any fixed seed makes runs repeatable
 
 def _port_or_free(port: int) -> int:
     with socket.socket() as s:
+        # As the servers themselves do: a port whose last connections linger in TIME_WAIT (a
+        # demo stopped a minute ago) is free to listen on again.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
