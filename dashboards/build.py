@@ -61,6 +61,30 @@ def _clean(sql: str) -> str:
     return "\n".join(line[indent:] for line in lines)
 
 
+def _per_device(metric: str, *, agg: str = "avg", hourly: bool = False,
+                use_case: str | None = None) -> str:
+    """One series per device of one catalog metric, bucketed by Grafana's interval (or per
+    hour for counts, whose hourly total is the sum of their uplinks). ``metric``, ``agg`` and
+    ``use_case`` are this module's constants, never user input."""
+    bucket = ("date_bin(interval '1 hour', r.time, timestamptz '2000-01-01')" if hourly else
+              "date_bin($__interval_ms * interval '1 millisecond', r.time,\n"
+              "                timestamptz '2000-01-01')")
+    where = f"m.name = '{metric}'"
+    if use_case:
+        where += f" AND d.use_case = '{use_case}'\n  AND $__timeFilter(r.time)"
+    else:
+        where += " AND $__timeFilter(r.time)"
+    return (f"SELECT {bucket} AS time,\n"
+            "       COALESCE(NULLIF(d.name, ''), d.dev_eui) AS metric,\n"
+            f"       {agg}(r.value) AS value\n"
+            "FROM readings r\n"
+            "JOIN metrics m ON m.id = r.metric_id\n"
+            "JOIN devices d ON d.id = r.device_id\n"
+            f"WHERE {where}\n"
+            "GROUP BY 1, 2\n"
+            "ORDER BY 1")
+
+
 def _thresholds(base: str, *steps: tuple[float, str]) -> Json:
     return {
         "mode": "absolute",
@@ -337,19 +361,10 @@ def waste_dashboard() -> Json:
             ORDER BY l.value DESC
             LIMIT 30
             """, unit="percent", thresholds=fill, minimum=0, maximum=100),
-        timeseries("Fill level", "Fill level per bin; a sharp drop is an emptying.", """
-            SELECT date_bin($__interval_ms * interval '1 millisecond', r.time,
-                            timestamptz '2000-01-01') AS time,
-                   COALESCE(NULLIF(d.name, ''), d.dev_eui) AS metric,
-                   avg(r.value) AS value
-            FROM readings r
-            JOIN metrics m ON m.id = r.metric_id
-            JOIN devices d ON d.id = r.device_id
-            WHERE m.name = 'fill_level' AND $__timeFilter(r.time)
-            GROUP BY 1, 2
-            ORDER BY 1
-            """, unit="percent", thresholds=fill, threshold_style="dashed", interval="15m",
-            minimum=0),
+        timeseries("Fill level", "Fill level per bin; a sharp drop is an emptying.",
+                   _per_device("fill_level"),
+                   unit="percent", thresholds=fill, threshold_style="dashed", interval="15m",
+                   minimum=0),
     ]
     return _dashboard("meetnet-waste", "Waste bins: fill levels",
                       "Fill level per bin, bins due for emptying, silent sensors.",
@@ -377,19 +392,10 @@ def classroom_dashboard() -> Json:
             ORDER BY 1
             """, unit="ppm", thresholds=co2, w=24, h=5, per_row=True, decimals=0),
         timeseries("CO2", "CO2 per room against the Frisse Scholen class limits 800, 950 and "
-                   "1200 ppm.", """
-            SELECT date_bin($__interval_ms * interval '1 millisecond', r.time,
-                            timestamptz '2000-01-01') AS time,
-                   COALESCE(NULLIF(d.name, ''), d.dev_eui) AS metric,
-                   avg(r.value) AS value
-            FROM readings r
-            JOIN metrics m ON m.id = r.metric_id
-            JOIN devices d ON d.id = r.device_id
-            WHERE m.name = 'co2' AND $__timeFilter(r.time)
-            GROUP BY 1, 2
-            ORDER BY 1
-            """, unit="ppm", thresholds=co2, threshold_style="line+area", interval="5m",
-            minimum=400),
+                   "1200 ppm.",
+                   _per_device("co2"),
+                   unit="ppm", thresholds=co2, threshold_style="line+area", interval="5m",
+                   minimum=400),
         barchart("Share of school time per Frisse Scholen class",
                  "Per room, the share of CO2 readings in each class during school hours "
                  "(Monday to Friday, 08:30-15:30 Europe/Amsterdam) in the selected time range. "
@@ -417,33 +423,13 @@ def classroom_dashboard() -> Json:
                          "C (≤ 1200 ppm)": "orange", "above C (> 1200 ppm)": "red"}),
         # Water and waste sensors report temperature too: only classroom devices here.
         timeseries("Temperature", "Air temperature per room; comfortable between 18 and 22 °C.",
-                   """
-            SELECT date_bin($__interval_ms * interval '1 millisecond', r.time,
-                            timestamptz '2000-01-01') AS time,
-                   COALESCE(NULLIF(d.name, ''), d.dev_eui) AS metric,
-                   avg(r.value) AS value
-            FROM readings r
-            JOIN metrics m ON m.id = r.metric_id
-            JOIN devices d ON d.id = r.device_id
-            WHERE m.name = 'temperature' AND d.use_case = 'classroom'
-              AND $__timeFilter(r.time)
-            GROUP BY 1, 2
-            ORDER BY 1
-            """, unit="celsius", thresholds=temperature, threshold_style="dashed", w=12,
+                   _per_device("temperature", use_case="classroom"),
+                   unit="celsius", thresholds=temperature, threshold_style="dashed", w=12,
                    interval="5m"),
         timeseries("Relative humidity", "Relative humidity per room; healthy between 35 and "
-                   "70 %.", """
-            SELECT date_bin($__interval_ms * interval '1 millisecond', r.time,
-                            timestamptz '2000-01-01') AS time,
-                   COALESCE(NULLIF(d.name, ''), d.dev_eui) AS metric,
-                   avg(r.value) AS value
-            FROM readings r
-            JOIN metrics m ON m.id = r.metric_id
-            JOIN devices d ON d.id = r.device_id
-            WHERE m.name = 'humidity' AND $__timeFilter(r.time)
-            GROUP BY 1, 2
-            ORDER BY 1
-            """, unit="humidity", thresholds=humidity, threshold_style="dashed", w=12,
+                   "70 %.",
+                   _per_device("humidity"),
+                   unit="humidity", thresholds=humidity, threshold_style="dashed", w=12,
                    interval="5m"),
     ]
     return _dashboard("meetnet-classroom", "Classrooms: CO2, temperature and humidity",
@@ -469,41 +455,16 @@ def crossing_dashboard() -> Json:
             WHERE m.name = 'vehicle_count' AND $__timeFilter(r.time)
             """, unit="none", thresholds=_thresholds("purple"), w=12, h=4, decimals=0),
         # Counts are "since the previous uplink", so an hour's total is the sum of its uplinks.
-        timeseries("Pedestrians per hour", "People crossing per hour, per crossing.", """
-            SELECT date_bin(interval '1 hour', r.time, timestamptz '2000-01-01') AS time,
-                   COALESCE(NULLIF(d.name, ''), d.dev_eui) AS metric,
-                   sum(r.value) AS value
-            FROM readings r
-            JOIN metrics m ON m.id = r.metric_id
-            JOIN devices d ON d.id = r.device_id
-            WHERE m.name = 'pedestrian_count' AND $__timeFilter(r.time)
-            GROUP BY 1, 2
-            ORDER BY 1
-            """, unit="short", bars=True, w=12, minimum=0),
-        timeseries("Vehicles per hour", "Vehicles passing per hour, per crossing.", """
-            SELECT date_bin(interval '1 hour', r.time, timestamptz '2000-01-01') AS time,
-                   COALESCE(NULLIF(d.name, ''), d.dev_eui) AS metric,
-                   sum(r.value) AS value
-            FROM readings r
-            JOIN metrics m ON m.id = r.metric_id
-            JOIN devices d ON d.id = r.device_id
-            WHERE m.name = 'vehicle_count' AND $__timeFilter(r.time)
-            GROUP BY 1, 2
-            ORDER BY 1
-            """, unit="short", bars=True, w=12, minimum=0),
+        timeseries("Pedestrians per hour", "People crossing per hour, per crossing.",
+                   _per_device("pedestrian_count", agg="sum", hourly=True),
+                   unit="short", bars=True, w=12, minimum=0),
+        timeseries("Vehicles per hour", "Vehicles passing per hour, per crossing.",
+                   _per_device("vehicle_count", agg="sum", hourly=True),
+                   unit="short", bars=True, w=12, minimum=0),
         timeseries("Vehicle speed V85", "The speed 85 % of approaching vehicles do not exceed, "
-                   "per reporting interval.", """
-            SELECT date_bin($__interval_ms * interval '1 millisecond', r.time,
-                            timestamptz '2000-01-01') AS time,
-                   COALESCE(NULLIF(d.name, ''), d.dev_eui) AS metric,
-                   max(r.value) AS value
-            FROM readings r
-            JOIN metrics m ON m.id = r.metric_id
-            JOIN devices d ON d.id = r.device_id
-            WHERE m.name = 'vehicle_speed_v85' AND $__timeFilter(r.time)
-            GROUP BY 1, 2
-            ORDER BY 1
-            """, unit="velocitykmh", interval="15m", minimum=0),
+                   "per reporting interval.",
+                   _per_device("vehicle_speed_v85", agg="max"),
+                   unit="velocitykmh", interval="15m", minimum=0),
         table("Speed against the limit", "Per crossing over the selected time range: its speed "
               "limit (device configuration speed_limit_kmh), the median and highest V85 of the "
               "reporting intervals, and the share of intervals whose V85 exceeded the limit.", """
@@ -540,18 +501,9 @@ def water_dashboard() -> Json:
     alarm is 5 cm/h), and sensors gone silent."""
     rise = _thresholds("green", (2, "orange"), (5, "red"))
     panels = [
-        timeseries("Water level", "Water level per location in metres relative to NAP.", """
-            SELECT date_bin($__interval_ms * interval '1 millisecond', r.time,
-                            timestamptz '2000-01-01') AS time,
-                   COALESCE(NULLIF(d.name, ''), d.dev_eui) AS metric,
-                   avg(r.value) AS value
-            FROM readings r
-            JOIN metrics m ON m.id = r.metric_id
-            JOIN devices d ON d.id = r.device_id
-            WHERE m.name = 'water_level' AND $__timeFilter(r.time)
-            GROUP BY 1, 2
-            ORDER BY 1
-            """, unit="suffix: m NAP", w=18, interval="10m"),
+        timeseries("Water level", "Water level per location in metres relative to NAP.",
+                   _per_device("water_level"),
+                   unit="suffix: m NAP", w=18, interval="10m"),
         stat("Silent sensors", "Water level sensors without a reading for an hour.", """
             SELECT count(*) AS "silent sensors"
             FROM latest_readings l
