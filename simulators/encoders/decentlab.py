@@ -5,18 +5,16 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping, Sequence
 
+from simulators.encoders.quantise import clamp_int
+
 PORT = 1
 _VERSION = 2
 # A simulated device has no id of its own.
 _DEVICE_ID = 0x0001
 
 
-def _clamp_int(value: float, lo: int, hi: int) -> int:
-    return max(lo, min(hi, round(value)))
-
-
 def _word(value: float) -> int:
-    return _clamp_int(value, 0, 0xFFFF)
+    return clamp_int(value, 0, 0xFFFF)
 
 
 def _frame(sensors: Sequence[Sequence[int] | None]) -> bytes:

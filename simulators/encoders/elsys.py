@@ -5,11 +5,9 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping
 
+from simulators.encoders.quantise import clamp_int
+
 PORT = 5
-
-
-def _clamp_int(value: float, lo: int, hi: int) -> int:
-    return max(lo, min(hi, round(value)))
 
 
 def ers_co2(values: Mapping[str, float]) -> tuple[int, bytes]:
@@ -17,19 +15,19 @@ def ers_co2(values: Mapping[str, float]) -> tuple[int, bytes]:
     battery_voltage V (sent in mV), pressure Pa (sent in 1/1000 hPa), tvoc ppb."""
     out = bytearray()
     if "temperature" in values:
-        out += b"\x01" + struct.pack(">h", _clamp_int(values["temperature"] * 10, -32768, 32767))
+        out += b"\x01" + struct.pack(">h", clamp_int(values["temperature"] * 10, -32768, 32767))
     if "humidity" in values:
-        out += bytes((0x02, _clamp_int(values["humidity"], 0, 100)))
+        out += bytes((0x02, clamp_int(values["humidity"], 0, 100)))
     if "light" in values:
-        out += b"\x04" + struct.pack(">H", _clamp_int(values["light"], 0, 65535))
+        out += b"\x04" + struct.pack(">H", clamp_int(values["light"], 0, 65535))
     if "motion" in values:
-        out += bytes((0x05, _clamp_int(values["motion"], 0, 255)))
+        out += bytes((0x05, clamp_int(values["motion"], 0, 255)))
     if "co2" in values:
-        out += b"\x06" + struct.pack(">H", _clamp_int(values["co2"], 0, 65535))
+        out += b"\x06" + struct.pack(">H", clamp_int(values["co2"], 0, 65535))
     if "battery_voltage" in values:
-        out += b"\x07" + struct.pack(">H", _clamp_int(values["battery_voltage"] * 1000, 0, 65535))
+        out += b"\x07" + struct.pack(">H", clamp_int(values["battery_voltage"] * 1000, 0, 65535))
     if "pressure" in values:
-        out += b"\x14" + struct.pack(">I", _clamp_int(values["pressure"] * 10, 0, 0xFFFFFFFF))
+        out += b"\x14" + struct.pack(">I", clamp_int(values["pressure"] * 10, 0, 0xFFFFFFFF))
     if "tvoc" in values:
-        out += b"\x1c" + struct.pack(">H", _clamp_int(values["tvoc"], 0, 65535))
+        out += b"\x1c" + struct.pack(">H", clamp_int(values["tvoc"], 0, 65535))
     return PORT, bytes(out)

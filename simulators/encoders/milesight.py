@@ -5,20 +5,18 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping
 
+from simulators.encoders.quantise import clamp_int, directions
+
 PORT = 85
-
-
-def _clamp_int(value: float, lo: int, hi: int) -> int:
-    return max(lo, min(hi, round(value)))
 
 
 def em310_udl(values: Mapping[str, float]) -> tuple[int, bytes]:
     """EM310-UDL: battery %, distance m (sent in mm), tilt 0/1."""
     out = bytearray()
     if "battery" in values:
-        out += bytes((0x01, 0x75, _clamp_int(values["battery"], 0, 100)))
+        out += bytes((0x01, 0x75, clamp_int(values["battery"], 0, 100)))
     if "distance" in values:
-        out += bytes((0x03, 0x82)) + struct.pack("<H", _clamp_int(values["distance"] * 1000, 0, 65535))
+        out += bytes((0x03, 0x82)) + struct.pack("<H", clamp_int(values["distance"] * 1000, 0, 65535))
     if "tilt" in values:
         out += bytes((0x04, 0x00, 1 if values["tilt"] >= 0.5 else 0))
     return PORT, bytes(out)
@@ -28,9 +26,9 @@ def em500_swl(values: Mapping[str, float]) -> tuple[int, bytes]:
     """EM500-SWL: battery %, water_depth m (sent in cm; 0xFFFD and above are error codes)."""
     out = bytearray()
     if "battery" in values:
-        out += bytes((0x01, 0x75, _clamp_int(values["battery"], 0, 100)))
+        out += bytes((0x01, 0x75, clamp_int(values["battery"], 0, 100)))
     if "water_depth" in values:
-        out += bytes((0x03, 0x77)) + struct.pack("<H", _clamp_int(values["water_depth"] * 100, 0, 0xFFFC))
+        out += bytes((0x03, 0x77)) + struct.pack("<H", clamp_int(values["water_depth"] * 100, 0, 0xFFFC))
     return PORT, bytes(out)
 
 
@@ -38,11 +36,11 @@ def em400_udl(values: Mapping[str, float]) -> tuple[int, bytes]:
     """EM400-UDL: battery %, temperature degC (0.1), distance m (sent in mm), tilt 0/1."""
     out = bytearray()
     if "battery" in values:
-        out += bytes((0x01, 0x75, _clamp_int(values["battery"], 0, 100)))
+        out += bytes((0x01, 0x75, clamp_int(values["battery"], 0, 100)))
     if "temperature" in values:
-        out += bytes((0x03, 0x67)) + struct.pack("<h", _clamp_int(values["temperature"] * 10, -32768, 32767))
+        out += bytes((0x03, 0x67)) + struct.pack("<h", clamp_int(values["temperature"] * 10, -32768, 32767))
     if "distance" in values:
-        out += bytes((0x04, 0x82)) + struct.pack("<H", _clamp_int(values["distance"] * 1000, 0, 65535))
+        out += bytes((0x04, 0x82)) + struct.pack("<H", clamp_int(values["distance"] * 1000, 0, 65535))
     if "tilt" in values:
         out += bytes((0x05, 0x00, 1 if values["tilt"] >= 0.5 else 0))
     return PORT, bytes(out)
@@ -53,15 +51,15 @@ def am319(values: Mapping[str, float]) -> tuple[int, bytes]:
     battery %."""
     out = bytearray()
     if "battery" in values:
-        out += bytes((0x01, 0x75, _clamp_int(values["battery"], 0, 100)))
+        out += bytes((0x01, 0x75, clamp_int(values["battery"], 0, 100)))
     if "temperature" in values:
-        out += bytes((0x03, 0x67)) + struct.pack("<h", _clamp_int(values["temperature"] * 10, -32768, 32767))
+        out += bytes((0x03, 0x67)) + struct.pack("<h", clamp_int(values["temperature"] * 10, -32768, 32767))
     if "humidity" in values:
-        out += bytes((0x04, 0x68, _clamp_int(values["humidity"] * 2, 0, 255)))
+        out += bytes((0x04, 0x68, clamp_int(values["humidity"] * 2, 0, 255)))
     if "co2" in values:
-        out += bytes((0x07, 0x7D)) + struct.pack("<H", _clamp_int(values["co2"], 0, 65535))
+        out += bytes((0x07, 0x7D)) + struct.pack("<H", clamp_int(values["co2"], 0, 65535))
     if "pressure" in values:
-        out += bytes((0x09, 0x73)) + struct.pack("<H", _clamp_int(values["pressure"] / 10, 0, 65535))
+        out += bytes((0x09, 0x73)) + struct.pack("<H", clamp_int(values["pressure"] / 10, 0, 65535))
     return PORT, bytes(out)
 
 
@@ -69,22 +67,17 @@ def em500_udl(values: Mapping[str, float]) -> tuple[int, bytes]:
     """EM500-UDL: battery %, distance m (sent in mm)."""
     out = bytearray()
     if "battery" in values:
-        out += bytes((0x01, 0x75, _clamp_int(values["battery"], 0, 100)))
+        out += bytes((0x01, 0x75, clamp_int(values["battery"], 0, 100)))
     if "distance" in values:
-        out += bytes((0x03, 0x82)) + struct.pack("<H", _clamp_int(values["distance"] * 1000, 0, 65535))
+        out += bytes((0x03, 0x82)) + struct.pack("<H", clamp_int(values["distance"] * 1000, 0, 65535))
     return PORT, bytes(out)
 
 
 def vs133(values: Mapping[str, float]) -> tuple[int, bytes]:
     """VS133: pedestrian_count_in / _out of the period on line 1 (a total ``pedestrian_count``
     alone is split over both directions), with the line totals sent as the same numbers."""
-    inn = values.get("pedestrian_count_in")
-    out_ = values.get("pedestrian_count_out")
-    if inn is None and out_ is None and "pedestrian_count" in values:
-        total = _clamp_int(values["pedestrian_count"], 0, 2 * 65535)
-        inn, out_ = (total + 1) // 2, total // 2
-    in_i = _clamp_int(inn or 0, 0, 65535)
-    out_i = _clamp_int(out_ or 0, 0, 65535)
+    in_i, out_i = directions(values, "pedestrian_count_in", "pedestrian_count_out",
+                             "pedestrian_count")
     frame = (
         bytes((0x03, 0xD2)) + struct.pack("<I", in_i)
         + bytes((0x04, 0xD2)) + struct.pack("<I", out_i)
@@ -98,12 +91,12 @@ def vs121(values: Mapping[str, float]) -> tuple[int, bytes]:
     and line crossings pedestrian_count_in / _out (int16)."""
     out = bytearray()
     if "people_count" in values:
-        people = _clamp_int(values["people_count"], 0, 255)
+        people = clamp_int(values["people_count"], 0, 255)
         out += bytes((0x04, 0xC9, people, 1)) + struct.pack(">H", 1 if people else 0)
     if {"pedestrian_count_in", "pedestrian_count_out"} & values.keys():
         out += bytes((0x05, 0xCC)) + struct.pack(
             "<hh",
-            _clamp_int(values.get("pedestrian_count_in", 0.0), 0, 32767),
-            _clamp_int(values.get("pedestrian_count_out", 0.0), 0, 32767),
+            clamp_int(values.get("pedestrian_count_in", 0.0), 0, 32767),
+            clamp_int(values.get("pedestrian_count_out", 0.0), 0, 32767),
         )
     return PORT, bytes(out)
