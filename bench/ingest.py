@@ -22,6 +22,7 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -32,6 +33,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
+import psutil
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
@@ -48,6 +50,48 @@ from store import devices as registry
 from store import migrate
 
 TOPIC = "v3/+/devices/+/up"
+
+
+class CpuMeter:
+    """CPU used by each part of the run (Mosquitto, PostgreSQL, the client processes) over an
+    interval, in % of one core: on a small machine the parts compete for the same cores, and the
+    ratio alone does not say which one was short."""
+
+    def __init__(self, broker: BrokerServer, pg_data: Path, clients: list[int]) -> None:
+        self.groups = {"mosquitto": [broker.proc.pid], "postgres": [_postmaster(pg_data)],
+                       "client": clients, "its children": [
+                           c.pid for pid in clients for c in psutil.Process(pid).children()]}
+        self.start = self._sample()
+        self.t0 = time.perf_counter()
+
+    def _sample(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for name, pids in self.groups.items():
+            total = 0.0
+            for pid in pids:
+                with contextlib.suppress(psutil.Error):
+                    root = psutil.Process(pid)
+                    kids = root.children(recursive=True) if name != "client" else []
+                    for p in [root, *kids]:
+                        with contextlib.suppress(psutil.Error):
+                            t = p.cpu_times()
+                            total += t.user + t.system
+            out[name] = total
+        return out
+
+    def report(self) -> str:
+        """Call while the clients' database sessions are still open (a closed backend's CPU
+        time is gone with it)."""
+        end, dt = self._sample(), time.perf_counter() - self.t0
+        parts = [f"{k} {100 * (end[k] - self.start[k]) / dt:.0f}%" for k in self.groups]
+        return "  (CPU, % of one core: " + ", ".join(parts) + f"; {psutil.cpu_count()} cores)"
+
+
+def _postmaster(pg_data: Path) -> int:
+    for pidfile in [pg_data / "postmaster.pid", *pg_data.glob("*/postmaster.pid")]:
+        if pidfile.exists():
+            return int(pidfile.read_text().split()[0])
+    return -1
 
 
 def make_messages(n: int, devices: list[SimDevice]) -> list[tuple[str, bytes]]:
@@ -97,7 +141,7 @@ def publish_all(broker: BrokerServer, messages: list[tuple[str, bytes]], label: 
     c.loop_stop()
 
 
-def raw_rate(broker: BrokerServer, n: int) -> float:
+def raw_rate(broker: BrokerServer, pg_data: Path, n: int) -> float:
     got = 0
     done = threading.Event()
     first: list[float] = []
@@ -116,36 +160,40 @@ def raw_rate(broker: BrokerServer, n: int) -> float:
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = 3600
     props.ReceiveMaximum = 5000
+    meter = CpuMeter(broker, pg_data, [os.getpid()])
     start = time.perf_counter()
     c.connect(broker.host, broker.port, clean_start=False, properties=props)
-    cpu = time.process_time()
     c.loop_start()
     done.wait(600)
     elapsed = time.perf_counter() - start
-    print(f"  (raw client process CPU {100 * (time.process_time() - cpu) / elapsed:.0f}% of one core)")
+    print(meter.report())
     c.disconnect()
     c.loop_stop()
     return got / elapsed
 
 
-def meetnet_rate(broker: BrokerServer, dsn: str, n: int, batch: int) -> float:
+def meetnet_rate(broker: BrokerServer, pg_data: Path, dsn: str, n: int, batch: int) -> float:
     settings = Settings(mqtt_client_id="bench-meetnet", batch_size=batch, flush_interval_ms=100,
                         receive_maximum=max(5000, batch))
     sub = Subscriber(settings, dsn, target=MqttTarget(broker.url), protocol="auto")
     thread = threading.Thread(target=sub.run, daemon=True)
-    start = time.perf_counter()
-    cpu = time.process_time()
     thread.start()
+    # Timed like the raw client, from the moment it connects: the subscriber connects once its
+    # store process has started and reached the database (~0.5 s of imports and connects).
+    sub.store_ready.wait(60)
+    meter = CpuMeter(broker, pg_data, [os.getpid()])
+    start = time.perf_counter()
     while sub.stats.messages < n and thread.is_alive():
         time.sleep(0.01)
     elapsed = time.perf_counter() - start
-    print(f"  (meetnet process CPU {100 * (time.process_time() - cpu) / elapsed:.0f}% of one core)")
+    print(meter.report())
     sub.stop()
     thread.join(30)
     return sub.stats.messages / elapsed
 
 
-def workers_rate(broker: BrokerServer, dsn: str, n: int, batch: int, workers: int) -> float:
+def workers_rate(broker: BrokerServer, pg_data: Path, dsn: str, n: int, batch: int,
+                 workers: int) -> float:
     """DESIGN.md's scale-out: `meetnet ingest --workers N`, N processes on one shared
     subscription. Timed from starting the command (imports and connects included) to the last
     commit."""
@@ -156,16 +204,20 @@ def workers_rate(broker: BrokerServer, dsn: str, n: int, batch: int, workers: in
     procs = [subprocess.Popen([sys.executable, "-m", "meetnet.cli", "ingest", "--metrics-port", "0",
                                "--workers", str(workers)],
                               env={**env, "MEETNET_MQTT_CLIENT_ID": "bench-worker"})]
+    meter = CpuMeter(broker, pg_data, [p.pid for p in procs])
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
             while True:
+                # count(*) scans the table: poll gently, it competes for the same cores.
                 row = conn.execute("SELECT count(*) FROM uplinks").fetchone()
                 if row and row[0] >= n:
                     break
                 if any(p.poll() is not None for p in procs):
                     raise SystemExit("meetnet ingest died")
-                time.sleep(0.05)
-        return n / (time.perf_counter() - start)
+                time.sleep(0.1)
+        rate = n / (time.perf_counter() - start)
+        print(meter.report())
+        return rate
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -209,12 +261,12 @@ def main() -> None:
         messages = make_messages(args.n, devices)
         _session(broker, "bench-raw")
         publish_all(broker, messages, "raw paho")
-        raw = raw_rate(broker, args.n)
+        raw = raw_rate(broker, pg.data_dir, args.n)
         print(f"raw paho QoS 1 receive:   {raw:8.0f} msg/s  ({args.n} messages)")
         # meetnet's session must exist before its messages are queued.
         _session(broker, "bench-meetnet")
         publish_all(broker, messages, "meetnet")
-        ours = meetnet_rate(broker, dsn, args.n, args.batch)
+        ours = meetnet_rate(broker, pg.data_dir, dsn, args.n, args.batch)
         with psycopg.connect(dsn) as conn:
             row = conn.execute("SELECT count(*) FROM uplinks").fetchone()
         print(f"meetnet stored + acked:   {ours:8.0f} msg/s  ({row[0] if row else 0} uplinks "
@@ -225,7 +277,7 @@ def main() -> None:
             for i in range(args.workers):
                 _session(broker, f"bench-worker-{i}", f"$share/bench/{TOPIC}")
             publish_all(broker, messages, f"{args.workers} workers")
-            ours_k = workers_rate(broker, dsn_k, args.n, args.batch, args.workers)
+            ours_k = workers_rate(broker, pg.data_dir, dsn_k, args.n, args.batch, args.workers)
             print(f"meetnet ingest --workers {args.workers}: {ours_k:8.0f} msg/s  "
                   "(shared subscription; timed from process start)")
             print(f"ratio {args.workers} workers / raw:   {ours_k / raw:8.2f}")

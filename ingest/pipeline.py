@@ -19,7 +19,6 @@ from pydantic import ValidationError
 import decoders
 from decoders import DecodeError, DeviceConfig
 from decoders.js import JsCodec
-from ingest import metrics
 from ingest.envelopes import EnvelopeError, Ignored, parse
 from meetnet.catalog import out_of_range
 from meetnet.records import DeviceEvent, Reading, Uplink
@@ -127,7 +126,7 @@ class Pipeline:
         try:
             parsed = parse(topic, payload)
         except Ignored:
-            metrics.IGNORED.inc()
+            batch.outcomes["ignored"] += 1
             return
         except EnvelopeError as exc:
             self._dead(batch, "parse", str(exc), topic, payload)
@@ -137,7 +136,7 @@ class Pipeline:
             if known is not None:
                 batch.seen.append(DeviceSeen(known.info.id, parsed.received_at,
                                              parsed.battery_percent))
-            metrics.EVENTS.inc()
+            batch.outcomes["event"] += 1
             return
         self._uplink(parsed, topic, payload, batch)
 
@@ -160,7 +159,7 @@ class Pipeline:
         batch.seen.append(DeviceSeen(known.info.id, up.received_at))
         if not up.f_port or not up.payload:
             # fPort 0 / no FRMPayload: a MAC-only uplink, nothing to decode.
-            metrics.EMPTY.inc()
+            batch.outcomes["empty"] += 1
             return
         try:
             readings = self._decode(known, up)
@@ -177,7 +176,7 @@ class Pipeline:
             # every value that was refused.
             self._dead(batch, "validate", "; ".join(refused), topic, payload, up.dev_eui)
         else:
-            metrics.STORED.inc()
+            batch.outcomes["stored"] += 1
 
     def _decode(self, known: _Known, up: Uplink) -> list[Reading]:
         key = known.info.model_key
@@ -192,8 +191,7 @@ class Pipeline:
     @staticmethod
     def _dead(batch: Batch, stage: str, reason: str, topic: str, payload: bytes,
               dev_eui: str | None = None) -> None:
-        metrics.DEAD.inc()
-        metrics.DEAD_LETTERS.labels(stage).inc()
+        batch.outcomes["dead_letter"] += 1
         log.info("dead letter", extra={"stage": stage, "reason": reason, "topic": topic})
         batch.dead_letters.append(DeadLetterRow(stage, reason, topic, payload, dev_eui))
 

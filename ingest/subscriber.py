@@ -1,8 +1,9 @@
 """The MQTT subscriber: QoS 1, persistent session, manual ack after commit (DESIGN.md step 2).
 
 Threads: paho's network loop only enqueues messages (cheap, so it keeps reading the socket);
-`Subscriber.run` takes them in batches (``batch_size`` or ``flush_interval_ms``), builds rows with
-the `Pipeline`, commits them with the `Writer` and only then acks every message of the batch.
+`Subscriber.run` takes them in batches (``batch_size`` or ``flush_interval_ms``) and ships them to
+the store process (`ingest.store_process`), which builds the rows with the `Pipeline` and commits
+them with the `Writer`; when its commit report comes back, every message of the batch is acked.
 A crash anywhere before the ack means the broker redelivers; the dedup keys make that harmless.
 
 Acks are tied to the connection they came in on: after a reconnect the broker redelivers every
@@ -14,34 +15,28 @@ are stored (or deduplicated) and acked instead.
 from __future__ import annotations
 
 import collections
-import contextlib
 import logging
-import queue
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 import paho.mqtt.client as mqtt
-import psycopg
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from ingest import metrics
-from ingest.pipeline import Pipeline
+from ingest.batch_store import Committed
+from ingest.store_process import StoreProcess
 from meetnet.settings import MqttTarget, Settings
-from store import Writer, WriteResult
-from store.rows import Batch, DeadLetterRow
 
 log = logging.getLogger(__name__)
 
 _RETRY_MAX_S = 30.0
 _CONNACK_WAIT_S = 3.0
 _POLL_S = 0.002
-_T = TypeVar("_T")
 
 
 class _Msg(NamedTuple):
@@ -52,12 +47,8 @@ class _Msg(NamedTuple):
     payload: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    generation: int
-    msgs: list[_Msg]
-    batch: Batch
-    started: float
+class IngestError(RuntimeError):
+    """Ingest stopped because storing failed; unacked messages stay with the broker."""
 
 
 @dataclass
@@ -95,8 +86,12 @@ class Subscriber:
         self._unreachable = threading.Event()
 
         self.subscribed = threading.Event()
+        self.store_ready = threading.Event()
+        self.store: StoreProcess | None = None
         self.stats = IngestStats()
-        self._writer_error: BaseException | None = None
+        #: Batches shipped to the store process, by sequence number: (connection generation,
+        #: messages), until their commit report arrives and they are acked.
+        self._shipped: dict[int, tuple[int, list[_Msg]]] = {}
         self.client = self._make_client()
 
     # ------------------------------------------------------------------ paho side (network thread)
@@ -184,125 +179,75 @@ class Subscriber:
     def run(self) -> IngestStats:
         """Consume until `stop()`: returns what was stored.
 
-        Two threads of ours: this one builds the rows of batch N+1 while the writer thread
-        commits batch N and acks it (psycopg releases the GIL while it waits on the server), so
-        database time and Python time overlap instead of adding up. At most two prepared batches
-        wait for the writer: a slow database slows intake instead of filling memory.
+        This thread takes batches from the intake queue and ships them to the store process
+        (`ingest.store_process`), which builds the rows and commits them; its commit reports
+        arrive on a listener thread, which acks the batch's messages. Only then.
         """
+        self.store = store = StoreProcess(self.dsn, self._committed,
+                                          log_level=self.settings.log_level,
+                                          log_json=self.settings.log_json)
+        # Connect only once messages can be stored: until then the broker keeps them.
+        while not store.ready.wait(0.1):
+            if self._stop.is_set() or not store.alive:
+                store.close()
+                if store.error is not None:
+                    raise IngestError(store.error)
+                return self.stats
+        self.store_ready.set()
         if self.protocol == "auto":
             self._connect_v5_or_fallback()
         else:
             self.start()
-        pipeline = self._retry_db(lambda: Pipeline(self.dsn))
-        writer = self._retry_db(lambda: Writer(self.dsn))
-        handoff: queue.Queue[_Prepared | None] = queue.Queue(maxsize=2)
-        writer_thread = threading.Thread(target=self._write_loop, args=(pipeline, writer, handoff),
-                                         name="ingest-writer", daemon=True)
-        writer_thread.start()
         size = self.settings.batch_size
         interval = self.settings.flush_interval_ms / 1000.0
+        seq = 0
         try:
-            while writer_thread.is_alive():
+            while store.alive:
                 msgs = self._take(size, interval)
                 if msgs:
-                    handoff.put(self._prepare(pipeline, msgs))
+                    gen = self._generation
+                    # Messages of an earlier connection will be redelivered under new ids:
+                    # drop them here.
+                    current = [m for m in msgs if m.generation == gen]
+                    seq += 1
+                    self._shipped[seq] = (gen, current)
+                    if not store.put(seq, [(m.topic, m.payload) for m in current]):
+                        break
                 if self._stop.is_set() and not self._queue:
                     break
         finally:
-            handoff.put(None)
-            writer_thread.join()
+            store.close()
             # Give paho a moment to write the last acks before the DISCONNECT packet.
             time.sleep(0.05)
             self.client.disconnect()
             self.client.loop_stop()
-            pipeline.close()
-            writer.close()
-        if self._writer_error is not None:
-            raise self._writer_error
+        if store.error is not None:
+            raise IngestError(store.error)
         return self.stats
 
-    def _prepare(self, pipeline: Pipeline, msgs: list[_Msg]) -> _Prepared:
-        gen = self._generation
-        # Messages of an earlier connection will be redelivered under new ids: drop them here.
-        current = [m for m in msgs if m.generation == gen]
-        batch = Batch()
-        for m in current:
-            pipeline.handle(m.topic, m.payload, batch)
-        return _Prepared(gen, current, batch, time.perf_counter())
-
-    def _write_loop(self, pipeline: Pipeline, writer: Writer,
-                    handoff: queue.Queue[_Prepared | None]) -> None:
-        try:
-            while (item := handoff.get()) is not None:
-                result = self._commit(pipeline, writer, item)
-                # Committed: now, and only now, acknowledge.
-                if self._generation == item.generation:
-                    for m in item.msgs:
-                        if m.qos:
-                            self.client.ack(m.mid, m.qos)
-                self.stats.messages += len(item.msgs)
-                self.stats.batches += 1
-                self.stats.uplinks += result.uplinks
-                self.stats.readings += result.readings
-                self.stats.dead_letters += result.dead_letters
-                metrics.UPLINKS.inc(result.uplinks)
-                metrics.READINGS.inc(result.readings)
-                metrics.BATCH_SIZE.observe(len(item.msgs))
-                metrics.BATCH_SECONDS.observe(time.perf_counter() - item.started)
-        except BaseException as exc:  # surfaced by run(); nothing of this batch was acked
-            log.exception("ingest writer stopped")
-            self._writer_error = exc
-            self._stop.set()
-
-    def _commit(self, pipeline: Pipeline, writer: Writer, item: _Prepared) -> WriteResult:
-        delay = 0.5
-        while True:
-            try:
-                return writer.write(item.batch)
-            except psycopg.OperationalError as exc:
-                # The database went away: keep the batch (nothing is acked) and retry; the
-                # broker keeps the messages meanwhile.
-                metrics.STORE_RETRIES.inc()
-                log.warning("commit failed (%s); retrying in %.1f s", exc, delay)
-                time.sleep(delay)
-                delay = min(delay * 2, _RETRY_MAX_S)
-                with contextlib.suppress(psycopg.OperationalError):
-                    writer.reconnect()
-            except psycopg.Error as exc:
-                # The server refused something in this batch (a constraint, a value it cannot
-                # store). Store the messages one by one so only the culprit is dead-lettered.
-                log.warning("batch refused (%s); storing its messages one by one", exc)
-                return self._commit_one_by_one(pipeline, writer, item)
-
-    def _commit_one_by_one(self, pipeline: Pipeline, writer: Writer,
-                           item: _Prepared) -> WriteResult:
-        total = WriteResult(0, 0, 0)
-        for m in item.msgs:
-            single = Batch()
-            pipeline.handle(m.topic, m.payload, single)
-            try:
-                r = writer.write(single)
-            except psycopg.OperationalError:
-                raise
-            except psycopg.Error as exc:
-                reason = f"database refused the message: {str(exc).splitlines()[0]}"
-                r = writer.write(Batch(dead_letters=[DeadLetterRow("store", reason, m.topic,
-                                                                   m.payload)]))
-            total = WriteResult(total.uplinks + r.uplinks, total.readings + r.readings,
-                                total.dead_letters + r.dead_letters)
-        return total
-
-    def _retry_db(self, make: Callable[[], _T]) -> _T:
-        delay = 1.0
-        while True:
-            try:
-                return make()
-            except psycopg.OperationalError as exc:
-                if self._stop.is_set():
-                    raise
-                log.warning("database unavailable (%s); retrying in %.0f s", exc, delay)
-                time.sleep(delay)
-                delay = min(delay * 2, _RETRY_MAX_S)
+    def _committed(self, done: Committed) -> None:
+        """A batch is committed: now, and only now, acknowledge its messages."""
+        gen, msgs = self._shipped.pop(done.seq)
+        if self._generation == gen:
+            ack = self.client.ack
+            for m in msgs:
+                if m.qos:
+                    ack(m.mid, m.qos)
+        self.stats.messages += done.messages
+        self.stats.batches += 1
+        self.stats.uplinks += done.uplinks
+        self.stats.readings += done.readings
+        self.stats.dead_letters += done.dead_letters
+        metrics.UPLINKS.inc(done.uplinks)
+        metrics.READINGS.inc(done.readings)
+        for outcome, n in done.outcomes.items():
+            metrics.MESSAGES.labels(outcome).inc(n)
+        for stage, n in done.dead_stages.items():
+            metrics.DEAD_LETTERS.labels(stage).inc(n)
+        if done.retries:
+            metrics.STORE_RETRIES.inc(done.retries)
+        metrics.BATCH_SIZE.observe(done.messages)
+        metrics.BATCH_SECONDS.observe(done.seconds)
 
     def _connect_v5_or_fallback(self) -> None:
         """Try MQTT 5; only if the broker refuses that protocol, use 3.1.1 (DESIGN.md step 2).

@@ -6,6 +6,7 @@ adds up at thousands of messages per second."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -55,6 +56,9 @@ class Batch:
     readings: list[ReadingRow] = field(default_factory=list)
     dead_letters: list[DeadLetterRow] = field(default_factory=list)
     seen: list[DeviceSeen] = field(default_factory=list)
+    #: How each message behind the batch ended (stored, dead_letter, event, ignored, empty):
+    #: counted here and turned into metrics only once the batch has committed.
+    outcomes: Counter[str] = field(default_factory=Counter)
 
     def __len__(self) -> int:
         return len(self.uplinks) + len(self.dead_letters) + len(self.seen)

@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
+import psutil
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -100,8 +101,13 @@ def test_sigkill_mid_stream_loses_and_doubles_nothing(db: str, mosquitto: Broker
         assert _count(db, "uplinks") == 1, "ingest never subscribed"
         publisher.start()
         wait_for(lambda: _count(db, "uplinks") >= N // 4, timeout=60)
+        children = psutil.Process(proc.pid).children()
+        assert children, "ingest runs its store process as a child"
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
+        # The orphaned store process notices and exits: it cannot ack anything any more.
+        _, alive = psutil.wait_procs(children, timeout=15)
+        assert not alive, "the store process outlived its killed parent"
         stored_at_kill = _count(db, "uplinks")
         assert stored_at_kill < N, "the kill must land mid-stream for this test to mean anything"
         proc = _ingest(db, mosquitto)

@@ -14,6 +14,7 @@ import paho.mqtt.client as mqtt
 import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from prometheus_client import REGISTRY
 
 import decoders
 from api import create_app
@@ -81,8 +82,15 @@ def _count(db: str, sql: str) -> int:
     return int(row[0]) if row else 0
 
 
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 def test_duplicates_malformed_and_unknown(running: tuple[Subscriber, Publisher], db: str) -> None:
     sub, pub = running
+    before = {stage: _sample("meetnet_ingest_dead_letters_total", stage=stage)
+              for stage in ("parse", "lookup", "decode")}
+    stored_before = _sample("meetnet_ingest_messages_total", result="stored")
     n = 40
     expected: dict[tuple[str, datetime], float] = {}
     messages: list[tuple[str, bytes]] = []
@@ -119,6 +127,11 @@ def test_duplicates_malformed_and_unknown(running: tuple[Subscriber, Publisher],
         stages = dict(conn.execute("SELECT stage, count(*) FROM dead_letters GROUP BY stage"))
         reasons = " | ".join(r[0] for r in conn.execute("SELECT reason FROM dead_letters"))
     assert stages == {"parse": 1, "lookup": 1, "decode": 1}
+    # The metrics count what was committed (in the parent, from the store process's reports).
+    assert {st: _sample("meetnet_ingest_dead_letters_total", stage=st) - v
+            for st, v in before.items()} == stages
+    # Duplicates decode and count as stored messages; only their rows are deduplicated.
+    assert _sample("meetnet_ingest_messages_total", result="stored") - stored_before == n + 10
     assert "not JSON" in reasons and "unknown device 24e124713c0000ff" in reasons
     assert "unknown channel" in reasons
 

@@ -1,0 +1,249 @@
+"""Runs the `BatchStore` in a child process, so that one ingest uses two cores.
+
+Measured (bench/ingest.py): paho's receive loop alone costs ~90 us of Python per QoS 1 message,
+and building and committing the rows another ~55 us. In one process they share one core through
+the GIL, which capped ingest at about 0.5-0.6 of raw paho's receive rate. Here the parent runs
+paho and does nothing per message but queue it, ship batches and ack; the child builds the
+rows and commits them.
+
+Failure model: the child never acks anything (only the parent's MQTT connection can), so
+whatever happens to the child, unacked messages stay with the broker and are redelivered.
+- The child ignores SIGINT/SIGTERM (a terminal's Ctrl-C and systemd reach the whole process
+  group): the parent decides when it stops, by closing the batch stream after the last batch.
+- The parent dies (even SIGKILL): the child sees end-of-stream or a new parent pid, commits or
+  abandons what it holds, and exits.
+- The child dies: `StoreProcess.error` is set and the subscriber stops with that error (and
+  `meetnet ingest --workers` restarts it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from ingest.batch_store import BatchStore, Committed, RawMessage
+
+log = logging.getLogger(__name__)
+
+#: Batches shipped to the child and not yet committed. Two keep the child busy (one building,
+#: one committing); more would only hold messages the broker could redeliver after a crash.
+MAX_IN_FLIGHT = 3
+#: The child's first report: connected to the database, ready for batches.
+READY = "ready"
+#: How long `close()` waits for the child's last commits before killing it (the messages stay
+#: unacked and the broker redelivers them).
+CLOSE_TIMEOUT_S = 20.0
+
+_FRAME = struct.Struct("!I")
+
+
+def _send(stream: IO[bytes], obj: object) -> None:
+    """One length-prefixed pickle; both ends are this module, in processes we started."""
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_FRAME.pack(len(data)))
+    stream.write(data)
+    stream.flush()
+
+
+def _recv(stream: IO[bytes]) -> Any:
+    head = stream.read(_FRAME.size)
+    if len(head) < _FRAME.size:
+        raise EOFError
+    (size,) = _FRAME.unpack(head)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    # Safe to unpickle: the other end is our own parent or child process.
+    return pickle.loads(data)
+
+
+class StoreProcess:
+    """The parent's handle on the child: `put` batches, receive `Committed` reports through
+    ``on_commit`` (called on a listener thread), `close` to flush and stop."""
+
+    def __init__(self, dsn: str, on_commit: Callable[[Committed], None], *,
+                 log_level: str = "INFO", log_json: bool = False) -> None:
+        # A fresh interpreter running `child_main`, not multiprocessing: fork
+        # would copy the parent's threads' locks in whatever state they were, and spawn
+        # re-runs the parent's __main__ module, which breaks scripts without a main guard.
+        in_r, in_w = os.pipe()
+        out_r, out_w = os.pipe()
+        root = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            [root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))])}
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", "import sys; from ingest.store_process import child_main;"
+                 " sys.exit(child_main(int(sys.argv[1]), int(sys.argv[2])))", str(in_r), str(out_w)],
+                pass_fds=(in_r, out_w), stdin=subprocess.DEVNULL, env=env)
+        finally:
+            os.close(in_r)
+            os.close(out_w)
+        self._inbox = os.fdopen(in_w, "wb")
+        self._outbox = os.fdopen(out_r, "rb")
+        # The DSN may carry a password: through the pipe, never on the command line.
+        _send(self._inbox, (dsn, log_level, log_json, os.getpid()))
+        self.on_commit = on_commit
+        self.error: str | None = None
+        #: Set once the child has its database connections: until then the subscriber does
+        #: not connect to the broker, so messages are not pulled while they cannot be stored.
+        self.ready = threading.Event()
+        self._slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+        self._pending = 0
+        self._stopped_unready = False
+        self._lock = threading.Lock()
+        self._listener = threading.Thread(target=self._listen, name="ingest-store-listener",
+                                          daemon=True)
+        self._listener.start()
+
+    @property
+    def alive(self) -> bool:
+        return self.error is None and self._listener.is_alive()
+
+    @property
+    def pending(self) -> int:
+        """Batches shipped and not yet committed."""
+        return self._pending
+
+    def put(self, seq: int, msgs: Sequence[RawMessage]) -> bool:
+        """Ship one batch; blocks while `MAX_IN_FLIGHT` are uncommitted. False if the child is
+        gone (the batch is not stored; its messages stay unacked)."""
+        while not self._slots.acquire(timeout=0.5):
+            if not self.alive:
+                return False
+        with self._lock:
+            self._pending += 1
+        try:
+            _send(self._inbox, (seq, list(msgs)))
+        except (OSError, ValueError) as exc:
+            self._fail(f"store process unreachable: {exc}")
+            return False
+        return True
+
+    def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
+        """End the batch stream; wait (up to ``timeout``) until the child committed and reported
+        every batch, then stop it."""
+        deadline = time.monotonic() + timeout
+        if not self.ready.is_set():
+            # Still waiting for the database: it holds nothing, so nothing to wait for.
+            self._stopped_unready = True
+            self.proc.kill()
+        with contextlib.suppress(OSError, ValueError):
+            _send(self._inbox, None)
+        self._listener.join(timeout)
+        try:
+            self.proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.warning("store process did not finish within %.0f s; stopping it (%d batches "
+                        "uncommitted stay with the broker)", timeout, self._pending)
+            self.proc.kill()
+            self.proc.wait()
+        with contextlib.suppress(OSError):
+            self._inbox.close()
+        self._listener.join(1)
+        with contextlib.suppress(OSError):
+            self._outbox.close()
+
+    def _fail(self, reason: str) -> None:
+        if self.error is None:
+            self.error = reason
+            log.error("%s", reason)
+
+    def _listen(self) -> None:
+        while True:
+            try:
+                item: Committed | str | None = _recv(self._outbox)
+            except (EOFError, OSError, ValueError):
+                # A child that finishes says goodbye first: this is a crash (unless we
+                # stopped it before it had anything).
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(5)
+                if not self._stopped_unready:
+                    self._fail("store process ended unexpectedly "
+                               f"(exit code {self.proc.returncode})")
+                return
+            if item is None:  # the child's goodbye: everything it got is committed
+                return
+            if item == READY:
+                self.ready.set()
+                continue
+            if isinstance(item, str):
+                self._fail(f"store process failed: {item}")
+                return
+            with self._lock:
+                self._pending -= 1
+            self._slots.release()
+            self.on_commit(item)
+
+
+# ------------------------------------------------------------------------------ the child side
+
+def child_main(inbox_fd: int, outbox_fd: int) -> int:
+    """The child process: batches in on ``inbox_fd``, `Committed` reports out on ``outbox_fd``."""
+    inbox = os.fdopen(inbox_fd, "rb")
+    outbox = os.fdopen(outbox_fd, "wb")
+    # The parent decides when to stop (see the module docstring).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    from meetnet import logs
+
+    dsn, log_level, log_json, parent_pid = _recv(inbox)
+    logs.setup(log_level, log_json)
+    abandon = threading.Event()
+    threading.Thread(target=_watch_parent, args=(parent_pid, abandon), daemon=True).start()
+    send_lock = threading.Lock()
+
+    def report(item: Committed | str | None) -> None:
+        with send_lock:
+            _send(outbox, item)
+
+    try:
+        store = BatchStore(dsn, report, abandon=abandon)
+    except Exception as exc:
+        report(f"{type(exc).__name__}: {exc}")
+        return 1
+    report(READY)
+    exit_code = 0
+    try:
+        while True:
+            try:
+                item: Any = _recv(inbox)
+            except (EOFError, OSError):
+                abandon.set()  # the parent is gone: nobody can ack what we would commit
+                break
+            if item is None:
+                break
+            store.put(*item)
+            if not store.alive:
+                break
+    finally:
+        try:
+            store.close()
+        except Exception as exc:
+            exit_code = 1
+            with contextlib.suppress(OSError, ValueError):
+                report(f"{type(exc).__name__}: {exc}")
+    with contextlib.suppress(OSError, ValueError):
+        report(None)
+    return exit_code
+
+
+def _watch_parent(parent_pid: int, abandon: threading.Event) -> None:
+    """An orphan stops retrying: a new parent pid means ours is gone (even after SIGKILL)."""
+    while not abandon.is_set():
+        if os.getppid() != parent_pid:
+            abandon.set()
+            return
+        time.sleep(1.0)
+
