@@ -30,6 +30,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
@@ -57,34 +58,42 @@ class CpuMeter:
     interval, in % of one core: on a small machine the parts compete for the same cores, and the
     ratio alone does not say which one was short."""
 
-    def __init__(self, broker: BrokerServer, pg_data: Path, clients: list[int]) -> None:
-        self.groups = {"mosquitto": [broker.proc.pid], "postgres": [_postmaster(pg_data)],
-                       "client": clients, "its children": [
-                           c.pid for pid in clients for c in psutil.Process(pid).children()]}
+    def __init__(self, broker: BrokerServer, pg_data: Path,
+                 clients: dict[str, Callable[[], list[int]]]) -> None:
+        postmaster = _postmaster(pg_data)
+        self.groups: dict[str, Callable[[], list[int]]] = {
+            "mosquitto": lambda: [broker.proc.pid],
+            "postgres": lambda: _tree(postmaster),
+            **clients,
+        }
         self.start = self._sample()
         self.t0 = time.perf_counter()
 
-    def _sample(self) -> dict[str, float]:
-        out: dict[str, float] = {}
+    def _sample(self) -> dict[str, dict[int, float]]:
+        out: dict[str, dict[int, float]] = {}
         for name, pids in self.groups.items():
-            total = 0.0
-            for pid in pids:
+            out[name] = {}
+            for pid in pids():
                 with contextlib.suppress(psutil.Error):
-                    root = psutil.Process(pid)
-                    kids = root.children(recursive=True) if name != "client" else []
-                    for p in [root, *kids]:
-                        with contextlib.suppress(psutil.Error):
-                            t = p.cpu_times()
-                            total += t.user + t.system
-            out[name] = total
+                    t = psutil.Process(pid).cpu_times()
+                    out[name][pid] = t.user + t.system
         return out
 
     def report(self) -> str:
         """Call while the clients' database sessions are still open (a closed backend's CPU
-        time is gone with it)."""
+        time is gone with it). Processes started meanwhile count from zero."""
         end, dt = self._sample(), time.perf_counter() - self.t0
-        parts = [f"{k} {100 * (end[k] - self.start[k]) / dt:.0f}%" for k in self.groups]
+        parts = []
+        for name, now in end.items():
+            used = sum(t - self.start[name].get(pid, 0.0) for pid, t in now.items())
+            parts.append(f"{name} {100 * used / dt:.0f}%")
         return "  (CPU, % of one core: " + ", ".join(parts) + f"; {psutil.cpu_count()} cores)"
+
+
+def _tree(pid: int) -> list[int]:
+    with contextlib.suppress(psutil.Error):
+        return [pid, *(c.pid for c in psutil.Process(pid).children(recursive=True))]
+    return []
 
 
 def _postmaster(pg_data: Path) -> int:
@@ -160,7 +169,7 @@ def raw_rate(broker: BrokerServer, pg_data: Path, n: int) -> float:
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = 3600
     props.ReceiveMaximum = 5000
-    meter = CpuMeter(broker, pg_data, [os.getpid()])
+    meter = CpuMeter(broker, pg_data, {"raw client": lambda: [os.getpid()]})
     start = time.perf_counter()
     c.connect(broker.host, broker.port, clean_start=False, properties=props)
     c.loop_start()
@@ -181,7 +190,9 @@ def meetnet_rate(broker: BrokerServer, pg_data: Path, dsn: str, n: int, batch: i
     # Timed like the raw client, from the moment it connects: the subscriber connects once its
     # store process has started and reached the database (~0.5 s of imports and connects).
     sub.store_ready.wait(60)
-    meter = CpuMeter(broker, pg_data, [os.getpid()])
+    store_pid = sub.store.proc.pid if sub.store else -1
+    meter = CpuMeter(broker, pg_data, {"subscriber (paho)": lambda: [os.getpid()],
+                                       "store process": lambda: [store_pid]})
     start = time.perf_counter()
     while sub.stats.messages < n and thread.is_alive():
         time.sleep(0.01)
@@ -204,7 +215,7 @@ def workers_rate(broker: BrokerServer, pg_data: Path, dsn: str, n: int, batch: i
     procs = [subprocess.Popen([sys.executable, "-m", "meetnet.cli", "ingest", "--metrics-port", "0",
                                "--workers", str(workers)],
                               env={**env, "MEETNET_MQTT_CLIENT_ID": "bench-worker"})]
-    meter = CpuMeter(broker, pg_data, [p.pid for p in procs])
+    meter = CpuMeter(broker, pg_data, {"workers": lambda: [x for p in procs for x in _tree(p.pid)]})
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
             while True:

@@ -11,6 +11,7 @@ from store import Batch, DeadLetterRow, ReadingRow, UplinkRow, Writer, migrate
 from store import devices as registry
 from store.migrate import timescale_available
 from store.migrate import versions as migration_versions
+from store.rows import DeviceSeen
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -98,3 +99,28 @@ def test_plain_path_has_brin_indexes(db: str) -> None:
         idx = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE indexdef "
                                           "ILIKE '%USING brin%'")}
     assert {"readings_time_brin", "uplinks_time_brin"} <= idx
+
+
+def test_rows_updated_every_batch_get_hot_updates(db: str) -> None:
+    """devices and latest_readings leave room on their pages so that the per-batch updates
+    stay HOT (migration 0004)."""
+    writer = Writer(db)
+    with psycopg.connect(db) as conn:
+        dev_id = registry.upsert_device(conn, registry.NewDevice(
+            dev_eui="00000000000000ab", organisation="o", model_key="milesight-iot/em310-udl"))
+        opts = dict(conn.execute("SELECT relname, reloptions FROM pg_class WHERE relname IN "
+                                 "('devices', 'latest_readings')").fetchall())
+    assert opts == {"devices": ["fillfactor=50"], "latest_readings": ["fillfactor=50"]}
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    for i in range(50):
+        at = t0 + timedelta(minutes=i)
+        writer.write(Batch(readings=[ReadingRow(at, dev_id, "battery", 90.0)],
+                           seen=[DeviceSeen(dev_id, at, 90.0)]))
+    writer.close()
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        stats = dict((r[0], (r[1], r[2])) for r in conn.execute(
+            "SELECT relname, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
+            "WHERE relname IN ('devices', 'latest_readings')"))
+    for table, (updated, hot) in stats.items():
+        assert updated >= 49 and hot >= 0.9 * updated, (table, updated, hot)
