@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -39,12 +39,9 @@ _CONNACK_WAIT_S = 3.0
 _POLL_S = 0.002
 
 
-class _Msg(NamedTuple):
-    generation: int
-    mid: int
-    qos: int
-    topic: str
-    payload: bytes
+#: One received message: (connection generation, packet id, QoS, topic, payload). A plain tuple,
+#: not a NamedTuple: paho's thread builds one per message, and a tuple display is built in C.
+_Msg = tuple[int, int, int, str, bytes]
 
 
 class IngestError(RuntimeError):
@@ -155,7 +152,7 @@ class Subscriber:
             log.warning("disconnected from broker (%s); paho reconnects with backoff", reason)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        self._queue.append(_Msg(self._generation, msg.mid, msg.qos, msg.topic, bytes(msg.payload)))
+        self._queue.append((self._generation, msg.mid, msg.qos, msg.topic, bytes(msg.payload)))
 
     # ---------------------------------------------------------------------- our side (run thread)
 
@@ -208,10 +205,12 @@ class Subscriber:
                     gen = self._generation
                     # Messages of an earlier connection will be redelivered under new ids:
                     # drop them here.
-                    current = [m for m in msgs if m.generation == gen]
+                    # Generations only grow along the queue: if the oldest message is of
+                    # this connection, all are.
+                    current = msgs if msgs[0][0] == gen else [m for m in msgs if m[0] == gen]
                     seq += 1
                     self._shipped[seq] = (gen, current)
-                    if not store.put(seq, [(m.topic, m.payload) for m in current]):
+                    if not store.put(seq, [m[3:] for m in current]):
                         break
                 if self._stop.is_set() and not self._queue:
                     break
@@ -231,8 +230,8 @@ class Subscriber:
         if self._generation == gen:
             ack = self.client.ack
             for m in msgs:
-                if m.qos:
-                    ack(m.mid, m.qos)
+                if m[2]:
+                    ack(m[1], m[2])
         self.stats.messages += done.messages
         self.stats.batches += 1
         self.stats.uplinks += done.uplinks
@@ -286,8 +285,8 @@ class Subscriber:
         msgs: list[_Msg] = []
         deadline = time.monotonic() + interval
         while True:
-            while q and len(msgs) < size:
-                msgs.append(q.popleft())
+            # Only this thread pops, so at least len(q) items are there to take.
+            msgs += [q.popleft() for _ in range(min(len(q), size - len(msgs)))]
             if len(msgs) >= size or self._stop.is_set() or time.monotonic() >= deadline:
                 return msgs
             # Poll rather than wake per message: a short sleep costs nothing per message and

@@ -1,8 +1,9 @@
 """Several ingest processes on one MQTT shared subscription (DESIGN.md step 2: "Several ingest
 workers share the load through $share/meetnet/...").
 
-One process is bound to one core by the GIL (paho's receive loop and the pipeline share it), so
-more throughput comes from more processes. Each worker is a full `meetnet ingest` with its own
+One ingest uses about two cores (paho's process and its store process, `ingest.store_process`),
+so on bigger machines more throughput comes from more workers. Each worker is a full
+`meetnet ingest` with its own
 stable client id (``<client_id>-<n>``) and so its own persistent session: a worker that dies is
 restarted under the same id and the broker redelivers what it had not acked.
 """

@@ -86,8 +86,8 @@ def ingest(
     metrics_port: Annotated[int, typer.Option(help="Prometheus metrics port (0: off); worker n "
                                                    "of --workers uses port + n")] = 9108,
     workers: Annotated[int, typer.Option(
-        min=1, max=64, help="Processes sharing the load on one shared subscription "
-                            "(one process is bound to one core)")] = 1,
+        min=1, max=64, help="Ingests sharing the load on one shared subscription "
+                            "(each uses about two cores: MQTT and its store process)")] = 1,
 ) -> None:
     """Consume uplinks from the broker and store them; SIGTERM/Ctrl-C flushes, acks and exits."""
     from prometheus_client import start_http_server
