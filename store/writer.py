@@ -1,9 +1,11 @@
-"""The write path: one transaction per batch, COPY into session-local staging tables, then
-``INSERT .. SELECT .. ON CONFLICT DO NOTHING`` on the dedup keys (DESIGN.md, step 7).
+"""The write path: one transaction per batch; rows go in with COPY, deduplicated on the dedup
+keys (DESIGN.md, step 7).
 
 COPY rather than executemany because it sends rows as one stream instead of one round trip per
-row (psycopg docs, "Using COPY TO and COPY FROM"); the staging tables exist because COPY itself
-cannot skip conflicting rows.
+row (psycopg docs, "Using COPY TO and COPY FROM"). COPY cannot skip a row that is already
+stored, so a batch is first copied straight into the tables inside a savepoint (the common case:
+all new), and only if that hits a stored row is it copied into session-local staging tables and
+moved with ``INSERT .. SELECT .. ON CONFLICT DO NOTHING``.
 """
 
 from __future__ import annotations
@@ -82,38 +84,33 @@ class Writer:
         """Store the batch atomically; replaying the same batch changes nothing."""
         n_up = n_read = 0
         with self.conn.transaction(), self.conn.cursor() as cur:
-            if batch.uplinks:
-                with cur.copy(f"COPY stage_uplinks ({_UPLINK_COLUMNS}) FROM STDIN (FORMAT BINARY)"
-                              ) as copy:
-                    copy.set_types(_UPLINK_TYPES)
-                    for u in batch.uplinks:
-                        copy.write_row((u.received_at, u.dev_eui, u.f_cnt, u.f_port, u.payload,
-                                        u.network, u.application_id, u.device_id, u.rssi, u.snr,
-                                        u.gateway_count, u.decoded))
-                cur.execute(f"INSERT INTO uplinks ({_UPLINK_COLUMNS}) "  # noqa: S608 - constant
-                            f"SELECT {_UPLINK_COLUMNS} FROM stage_uplinks "
-                            "ON CONFLICT ON CONSTRAINT uplinks_dedup DO NOTHING")
-                n_up = cur.rowcount
+            if batch.uplinks or batch.readings:
+                try:
+                    # Almost every batch is new data: COPY it straight into the tables, which
+                    # costs the server about half of going through staging tables with
+                    # ON CONFLICT. A row stored before (a redelivery after a crash, a network
+                    # server's retry) makes the COPY fail; then the savepoint undoes it and
+                    # the batch takes the path that skips stored rows.
+                    with self.conn.transaction():
+                        n_up, n_read = self._copy_new(cur, batch)
+                except psycopg.errors.UniqueViolation:
+                    n_up, n_read = self._copy_skipping_stored(cur, batch)
             if batch.readings:
                 ids = self.metric_ids
-                with cur.copy("COPY stage_readings (time, device_id, metric_id, value) "
-                              "FROM STDIN (FORMAT BINARY)") as copy:
-                    copy.set_types(_READING_TYPES)
-                    for r in batch.readings:
-                        copy.write_row((r.time, r.device_id, ids[r.metric], r.value))
-                cur.execute("INSERT INTO readings (time, device_id, metric_id, value) "
-                            "SELECT time, device_id, metric_id, value FROM stage_readings "
-                            "ON CONFLICT ON CONSTRAINT readings_pkey DO NOTHING")
-                n_read = cur.rowcount
+                rows = batch.readings
                 # Latest value per (device, metric); an old message replayed late never
-                # overwrites a newer value.
+                # overwrites a newer value. Arrays in binary (%b): dumped ~8x faster than text.
                 cur.execute("""
                     INSERT INTO latest_readings (device_id, metric_id, time, value)
                     SELECT DISTINCT ON (device_id, metric_id) device_id, metric_id, time, value
-                    FROM stage_readings ORDER BY device_id, metric_id, time DESC
+                    FROM unnest(%b::bigint[], %b::smallint[], %b::timestamptz[], %b::float8[])
+                        AS r(device_id, metric_id, time, value)
+                    ORDER BY device_id, metric_id, time DESC
                     ON CONFLICT (device_id, metric_id) DO UPDATE
                         SET time = EXCLUDED.time, value = EXCLUDED.value
-                        WHERE latest_readings.time <= EXCLUDED.time""")
+                        WHERE latest_readings.time <= EXCLUDED.time""",
+                    ([r.device_id for r in rows], [ids[r.metric] for r in rows],
+                     [r.time for r in rows], [r.value for r in rows]))
             if batch.dead_letters:
                 cur.executemany(
                     """INSERT INTO dead_letters (stage, reason, topic, dev_eui, payload, message_hash)
@@ -137,6 +134,49 @@ class Writer:
                      [x.battery_percent for x in seen]),
                 )
         return WriteResult(n_up, n_read, len(batch.dead_letters))
+
+    def _copy_rows(self, cur: psycopg.Cursor[tuple[object, ...]], batch: Batch, uplinks: str,
+                   readings: str) -> None:
+        if batch.uplinks:
+            with cur.copy(f"COPY {uplinks} ({_UPLINK_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(_UPLINK_TYPES)
+                for u in batch.uplinks:
+                    copy.write_row((u.received_at, u.dev_eui, u.f_cnt, u.f_port, u.payload,
+                                    u.network, u.application_id, u.device_id, u.rssi, u.snr,
+                                    u.gateway_count, u.decoded))
+        if batch.readings:
+            ids = self.metric_ids
+            with cur.copy(f"COPY {readings} (time, device_id, metric_id, value) "
+                          "FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(_READING_TYPES)
+                for r in batch.readings:
+                    copy.write_row((r.time, r.device_id, ids[r.metric], r.value))
+
+    def _copy_new(self, cur: psycopg.Cursor[tuple[object, ...]], batch: Batch) -> tuple[int, int]:
+        # A row stored before, or the same row twice in this batch, fails the COPY on
+        # uplinks_dedup or readings_pkey: never stored twice (write() then skips it).
+        self._copy_rows(cur, batch, "uplinks", "readings")
+        return len(batch.uplinks), len(batch.readings)
+
+    def _copy_skipping_stored(self, cur: psycopg.Cursor[tuple[object, ...]], batch: Batch
+                              ) -> tuple[int, int]:
+        """COPY into session-local staging tables (COPY itself cannot skip a conflicting row),
+        then ``INSERT .. SELECT .. ON CONFLICT DO NOTHING`` on the dedup keys."""
+        self._copy_rows(cur, batch, "stage_uplinks", "stage_readings")
+        n_up = n_read = 0
+        if batch.uplinks:
+            cur.execute(f"INSERT INTO uplinks ({_UPLINK_COLUMNS}) "  # noqa: S608 - constant
+                        f"SELECT {_UPLINK_COLUMNS} FROM stage_uplinks "
+                        "ON CONFLICT ON CONSTRAINT uplinks_dedup DO NOTHING")
+            n_up = cur.rowcount
+        if batch.readings:
+            cur.execute("INSERT INTO readings (time, device_id, metric_id, value) "
+                        "SELECT time, device_id, metric_id, value FROM stage_readings "
+                        "ON CONFLICT ON CONSTRAINT readings_pkey DO NOTHING")
+            n_read = cur.rowcount
+        # The staging tables empty themselves at commit (ON COMMIT DELETE ROWS); a batch that
+        # comes here twice in one transaction does not happen.
+        return n_up, n_read
 
 
 def _latest_seen(seen: list[DeviceSeen]) -> list[DeviceSeen]:

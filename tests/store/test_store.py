@@ -60,6 +60,28 @@ def test_replaying_a_batch_changes_nothing(db: str) -> None:
             1, 2)
 
 
+def test_a_batch_partly_stored_before_adds_only_its_new_rows(db: str) -> None:
+    """The first batch is all new (copied straight in); the second repeats one uplink and its
+    reading among new ones (the savepoint falls back to skipping stored rows)."""
+    dev = _device(db)
+    t1 = T0 + timedelta(minutes=1)
+    with Writer(db) as writer:
+        first = writer.write(Batch(uplinks=[_uplink(1, dev)],
+                                   readings=[ReadingRow(T0, dev, "distance", 1.2)]))
+        second = writer.write(Batch(
+            uplinks=[_uplink(1, dev), _uplink(2, dev, t1)],
+            readings=[ReadingRow(T0, dev, "distance", 1.2), ReadingRow(t1, dev, "distance", 1.0)]))
+        third = writer.write(Batch(uplinks=[_uplink(3, dev, T0 + timedelta(minutes=2))]))
+    assert (first.uplinks, first.readings) == (1, 1)
+    assert (second.uplinks, second.readings) == (1, 1)
+    assert (third.uplinks, third.readings) == (1, 0)
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM uplinks").fetchone() == (3,)
+        assert conn.execute("SELECT time, value FROM readings ORDER BY time").fetchall() == [
+            (T0, 1.2), (t1, 1.0)]
+        assert conn.execute("SELECT time, value FROM latest_readings").fetchall() == [(t1, 1.0)]
+
+
 def test_latest_is_never_overwritten_by_an_older_reading(db: str) -> None:
     dev = _device(db)
     with Writer(db) as writer:
