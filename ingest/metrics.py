@@ -15,6 +15,8 @@ BATCH_SIZE = Histogram("meetnet_ingest_batch_messages", "Messages per committed 
                        buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000))
 STORE_RETRIES = Counter("meetnet_ingest_store_retries_total", "Batch commits retried after an error")
 CONNECTED = Gauge("meetnet_ingest_connected", "1 while connected to the broker")
+PENDING = Gauge("meetnet_ingest_batches_pending",
+                "Batches shipped to the store process and not yet committed (acked after)")
 
 # Label children resolved once: `.labels()` costs a lock and a dict lookup per call, which adds
 # up at thousands of messages per second.

@@ -212,6 +212,7 @@ class Subscriber:
                     self._shipped[seq] = (gen, current)
                     if not store.put(seq, [m[3:] for m in current]):
                         break
+                    metrics.PENDING.set(store.pending)
                 if self._stop.is_set() and not self._queue:
                     break
         finally:
@@ -232,6 +233,8 @@ class Subscriber:
             for m in msgs:
                 if m[2]:
                     ack(m[1], m[2])
+        if self.store is not None:
+            metrics.PENDING.set(self.store.pending)
         self.stats.messages += done.messages
         self.stats.batches += 1
         self.stats.uplinks += done.uplinks

@@ -132,6 +132,7 @@ def test_duplicates_malformed_and_unknown(running: tuple[Subscriber, Publisher],
             for st, v in before.items()} == stages
     # Duplicates decode and count as stored messages; only their rows are deduplicated.
     assert _sample("meetnet_ingest_messages_total", result="stored") - stored_before == n + 10
+    assert _sample("meetnet_ingest_batches_pending") == 0
     assert "not JSON" in reasons and "unknown device 24e124713c0000ff" in reasons
     assert "unknown channel" in reasons
 
