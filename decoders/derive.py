@@ -29,17 +29,24 @@ def derive(readings: list[Reading], config: DeviceConfig) -> list[Reading]:
             )
             for r in readings
         ]
+    # Read once: this runs for every uplink, and a pydantic attribute costs a lookup each time.
+    bin_depth_m = config.bin_depth_m
+    mount_height_nap_m = config.mount_height_nap_m
+    sensor_depth_nap_m = config.sensor_depth_nap_m
+    if bin_depth_m is None and mount_height_nap_m is None and sensor_depth_nap_m is None:
+        return readings
     extra: list[Reading] = []
     for r in readings:
-        if r.metric == "distance":
-            if config.bin_depth_m is not None:
-                level = fill_percent(r.value, config.bin_depth_m, config.full_distance_m)
+        metric = r.metric
+        if metric == "distance":
+            if bin_depth_m is not None:
+                level = fill_percent(r.value, bin_depth_m, config.full_distance_m)
                 extra.append(Reading("fill_level", round(level, 2), r.offset_s, r.time))
-            if config.mount_height_nap_m is not None:
+            if mount_height_nap_m is not None:
                 # Down-looking sensor: level_NAP = sensor_reference_NAP - distance.
-                level = config.mount_height_nap_m - r.value
+                level = mount_height_nap_m - r.value
                 extra.append(Reading("water_level", round(level, 4), r.offset_s, r.time))
-        elif r.metric == "water_depth" and config.sensor_depth_nap_m is not None:
-            level = config.sensor_depth_nap_m + r.value
+        elif metric == "water_depth" and sensor_depth_nap_m is not None:
+            level = sensor_depth_nap_m + r.value
             extra.append(Reading("water_level", round(level, 4), r.offset_s, r.time))
     return readings + extra if extra else readings

@@ -86,14 +86,20 @@ def _decode(f_port: int, payload: bytes, channels: Mapping[tuple[int, int], _Cha
         key = (payload[pos], payload[pos + 1])
         pos += 2
         spec = channels.get(key)
-        size = spec[0] if spec is not None else _ATTRIBUTES.get(key)
-        if size is None:
-            raise DecodeError(f"unknown channel 0x{key[0]:02x} type 0x{key[1]:02x} at offset {pos - 2}")
-        if pos + size > n:
-            raise DecodeError(f"payload too short: need {size} byte(s) at offset {pos}, have {n - pos}")
+        read: Callable[[bytes], list[Reading]] | None
         if spec is not None:
-            out.extend(spec[1](payload[pos : pos + size]))
-        pos += size
+            size, read = spec
+        else:  # a device-information channel: skipped
+            attribute_size = _ATTRIBUTES.get(key)
+            if attribute_size is None:
+                raise DecodeError(f"unknown channel 0x{key[0]:02x} type 0x{key[1]:02x} at offset {pos - 2}")
+            size, read = attribute_size, None
+        end = pos + size
+        if end > n:
+            raise DecodeError(f"payload too short: need {size} byte(s) at offset {pos}, have {n - pos}")
+        if read is not None:
+            out += read(payload[pos:end])
+        pos = end
     return out
 
 

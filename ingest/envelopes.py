@@ -9,7 +9,6 @@ fields at their default value are omitted).
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 from datetime import UTC, datetime
@@ -33,11 +32,23 @@ _CS_TOPIC = re.compile(r"^application/(?P<app>[^/]+)/device/(?P<eui>[0-9a-fA-F]{
 _EUI = re.compile(r"^[0-9a-f]{16}$")
 # RFC 3339 with up to nanoseconds: Python parses at most microseconds, so cut the rest.
 _FRACTION = re.compile(r"(\.\d{6})\d+")
+# The shape The Things Stack sends (and protobuf JSON timestamps in general): UTC as "Z", with
+# 0 to 9 fraction digits.
+_UTC_Z = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?Z")
 
 
 def parse_time(value: object) -> datetime:
     if not isinstance(value, str):
         raise EnvelopeError(f"timestamp missing or not a string: {value!r}")
+    # Fast path for that shape, about twice as fast as the general path below, which gives the
+    # same result for it: cut to at most 6 fraction digits and write the "Z" as "+00:00", which
+    # fromisoformat turns into datetime.UTC itself (no astimezone; datetime.replace is slow).
+    # Anything fromisoformat refuses here (month 13 ...) takes the general path for its reason.
+    if _UTC_Z.fullmatch(value):
+        try:
+            return datetime.fromisoformat((value[:26] if len(value) > 27 else value[:-1]) + "+00:00")
+        except ValueError:
+            pass
     text = _FRACTION.sub(r"\1", value.strip()).replace("Z", "+00:00")
     try:
         ts = datetime.fromisoformat(text)
@@ -49,9 +60,10 @@ def parse_time(value: object) -> datetime:
 
 
 def _eui(value: object, what: str = "dev_eui") -> str:
-    if not isinstance(value, str) or not _EUI.match(value.lower()):
+    lower = value.lower() if isinstance(value, str) else None
+    if lower is None or not _EUI.match(lower):
         raise EnvelopeError(f"{what} missing or not 16 hex digits: {value!r}")
-    return value.lower()
+    return lower
 
 
 def _b64(value: object) -> bytes:
@@ -60,12 +72,15 @@ def _b64(value: object) -> bytes:
     if not isinstance(value, str):
         raise EnvelopeError("payload is not a base64 string")
     try:
-        return base64.b64decode(value, validate=True)
+        # What base64.b64decode(value, validate=True) does, without its Python-level wrapper.
+        return binascii.a2b_base64(value, strict_mode=True)
     except (binascii.Error, ValueError):
         raise EnvelopeError("payload is not valid base64") from None
 
 
 def _int(value: object, what: str) -> int | None:
+    if type(value) is int:  # the usual case; type(), not isinstance: a bool is refused below
+        return value
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
@@ -90,14 +105,16 @@ def _best_radio(rx: object, rssi_key: str, snr_key: str) -> tuple[float | None, 
     if not isinstance(rx, list) or not rx:
         return None, None, 0
     best = None
+    best_rssi: int | float = 0
     for gw in rx:
-        if (isinstance(gw, dict) and isinstance(gw.get(rssi_key), int | float)
-                and (best is None or gw[rssi_key] > best[rssi_key])):
-            best = gw
+        if isinstance(gw, dict):
+            rssi = gw.get(rssi_key)
+            if isinstance(rssi, int | float) and (best is None or rssi > best_rssi):
+                best, best_rssi = gw, rssi
     if best is None:
         return None, None, len(rx)
     snr = best.get(snr_key)
-    return float(best[rssi_key]), float(snr) if isinstance(snr, int | float) else None, len(rx)
+    return float(best_rssi), float(snr) if isinstance(snr, int | float) else None, len(rx)
 
 
 def parse(topic: str, payload: bytes) -> Uplink | DeviceEvent:
@@ -130,15 +147,15 @@ def parse_tts(topic: str, payload: bytes) -> Uplink | DeviceEvent:
     m = _TTS_TOPIC.match(topic)
     if not m:
         raise EnvelopeError(f"not a TTS v3 device topic: {topic!r}")
-    event = m["ev"]
+    topic_app, tenant, topic_dev, event = m.groups()
     if event not in ("up", "join"):
         raise Ignored(event)
     doc = _load(payload)
     ids = _obj(doc.get("end_device_ids"), "end_device_ids")
     dev_eui = _eui(ids.get("dev_eui"))
     app_ids = ids.get("application_ids")
-    application_id = (app_ids.get("application_id") if isinstance(app_ids, dict) else None) or m["app"]
-    device_id = ids.get("device_id") or m["dev"]
+    application_id = (app_ids.get("application_id") if isinstance(app_ids, dict) else None) or topic_app
+    device_id = ids.get("device_id") or topic_dev
     if event == "join":
         ja = doc.get("join_accept")
         when = (ja.get("received_at") if isinstance(ja, dict) else None) or doc.get("received_at")
@@ -165,7 +182,7 @@ def parse_tts(topic: str, payload: bytes) -> Uplink | DeviceEvent:
         rssi=rssi,
         snr=snr,
         gateway_count=gws,
-        tenant_id=m["tenant"] or network_ids.get("tenant_id"),
+        tenant_id=tenant or network_ids.get("tenant_id"),
     )
 
 

@@ -67,6 +67,9 @@ _METRICS = (
 )
 
 METRICS: dict[str, Metric] = {m.name: m for m in _METRICS}
+#: name -> (minimum, maximum): the ranges as plain tuples for ingest's per-reading check, which
+#: runs for every value stored and so skips the Metric lookup and attribute access.
+RANGES: dict[str, tuple[float, float]] = {m.name: (m.minimum, m.maximum) for m in _METRICS}
 
 
 class UnknownMetric(KeyError):
