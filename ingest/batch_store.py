@@ -88,15 +88,32 @@ class BatchStore:
     def put(self, seq: int, msgs: Sequence[RawMessage]) -> None:
         """Build the batch's rows here, then queue it for the writer (blocks while two wait)."""
         started = time.perf_counter()
-        batch = Batch()
-        handle = self.pipeline.handle
-        for topic, payload in msgs:
-            handle(topic, payload, batch)
-        built = _Built(seq, msgs, batch, started)
+        built = _Built(seq, msgs, self._build(msgs), started)
         while self._thread.is_alive():
             with contextlib.suppress(queue.Full):
                 self._handoff.put(built, timeout=0.5)
                 return
+
+    def _build(self, msgs: Sequence[RawMessage]) -> Batch:
+        delay = 0.5
+        while True:
+            batch = Batch()
+            handle = self.pipeline.handle
+            try:
+                for topic, payload in msgs:
+                    handle(topic, payload, batch)
+                return batch
+            except psycopg.OperationalError as exc:
+                # A device lookup lost the database: build the batch again once it is back,
+                # rather than crash and make the broker redeliver everything in flight.
+                if self.abandon.is_set():
+                    raise Abandoned(str(exc)) from exc
+                log.warning("device lookup failed (%s); retrying in %.1f s", exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, _RETRY_MAX_S)
+                with contextlib.suppress(psycopg.Error):
+                    self.pipeline.close()
+                self.pipeline = self._retry_db(lambda: Pipeline(self.dsn))
 
     def close(self) -> None:
         """Commit what was put, stop the writer and close the connections; re-raises the

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
@@ -30,16 +31,16 @@ BINS = [SimDevice(dev_eui=f"24e124713c02{i:04x}", device_id=f"bin-child-{i}",
         for i in range(10)]
 
 
-def _register(db: str) -> None:
+def _register(db: str, bins: list[SimDevice] = BINS) -> None:
     with psycopg.connect(db) as conn:
-        for d in BINS:
+        for d in bins:
             registry.upsert_device(conn, registry.NewDevice(
                 dev_eui=d.dev_eui, organisation=d.organisation, model_key=d.model_key,
                 device_id=d.device_id, application_id=d.application_id, config=d.config))
 
 
-def _uplink(i: int) -> tuple[str, bytes]:
-    dev = BINS[i % len(BINS)]
+def _uplink(i: int, dev: SimDevice | None = None) -> tuple[str, bytes]:
+    dev = dev or BINS[i % len(BINS)]
     port, payload = ENCODERS[dev.model_key]({"distance": 0.5, "battery": 80, "tilt": 0})
     return tts_uplink(dev, port, payload, f_cnt=i, received_at=T0 + timedelta(seconds=i))
 
@@ -150,3 +151,62 @@ def test_ingest_waits_for_the_database_before_taking_messages(
     thread.join(10)
     assert not thread.is_alive()
     assert sub.store is not None and sub.store.proc.poll() is not None
+
+
+def test_lost_database_connections_are_retried_without_loss_or_doubles(
+        db: str, mosquitto: BrokerServer) -> None:
+    """The server cuts every ingest connection again and again mid-stream (as a failover or a
+    restart does): the store reconnects and retries; a commit whose answer was lost is not
+    stored twice."""
+    # A new device every ten messages: device lookups (not only commits) meet cut connections.
+    bins = [SimDevice(dev_eui=f"24e124713c03{i:04x}", device_id=f"bin-cut-{i}",
+                      application_id="meetnet-waste", model_key="milesight-iot/em310-udl",
+                      organisation="gemeente-leiden", use_case="waste", name=f"bin {i}",
+                      lat=52.16, lon=4.49, config={"bin_depth_m": 1.5}, interval_s=600)
+            for i in range(60)]
+    _register(db, bins)
+    settings = settings_for(db, mosquitto, batch_size=25, flush_interval_ms=50)
+    messages = [_uplink(i, bins[i // 10]) for i in range(600)]
+    sub = Subscriber(settings, db)
+    thread = threading.Thread(target=sub.run, daemon=True)
+    thread.start()
+    assert sub.subscribed.wait(30)
+    stop_cutting = threading.Event()
+    cuts = 0
+
+    def cut_connections() -> None:
+        nonlocal cuts
+        with psycopg.connect(db, autocommit=True) as admin:
+            while not stop_cutting.wait(0.3):
+                cuts += len(admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                    "AND backend_type = 'client backend'").fetchall())
+
+    cutter = threading.Thread(target=cut_connections, daemon=True)
+    pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="cut-test-publisher")
+    pub.max_inflight_messages_set(50)
+    pub.connect(mosquitto.host, mosquitto.port)
+    pub.loop_start()
+    try:
+        cutter.start()
+        for k, (topic, body) in enumerate(messages):
+            info = pub.publish(topic, body, qos=1)
+            if k % 50 == 49:
+                info.wait_for_publish(30)
+                time.sleep(0.1)  # a stream over a few seconds, so the cuts land mid-stream
+        wait_for(lambda: _count(db, "uplinks") >= len(messages), timeout=90, interval=0.2)
+        stop_cutting.set()
+        cutter.join(10)
+        wait_for(lambda: sub.stats.messages >= len(messages), timeout=60)
+    finally:
+        stop_cutting.set()
+        pub.disconnect()
+        pub.loop_stop()
+        sub.stop()
+        thread.join(30)
+    assert cuts >= 3, "the connections were never cut: the test proved nothing"
+    assert _count(db, "uplinks") == len(messages)
+    assert _count(db, "readings") == 4 * len(messages)
+    assert _count(db, "dead_letters") == 0
+    assert thread is not None and not thread.is_alive()
