@@ -63,23 +63,24 @@ def _with_db(dsn: str, name: str) -> str:
     return dsn.rsplit("/", 1)[0] + "/" + name
 
 
-@pytest.fixture(scope="session")
-def broker() -> Iterator[BrokerServer]:
+def _a_broker() -> Iterator[BrokerServer]:
     root = _tmpdir("meetnet-mqtt-")
     server = start_broker(root)
     yield server
     server.stop()
     shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[BrokerServer]:
+    """One broker shared by the tests that only publish and subscribe."""
+    yield from _a_broker()
 
 
 @pytest.fixture
 def own_broker() -> Iterator[BrokerServer]:
     """A broker for one test (tests that kill or restart it, or need an empty session store)."""
-    root = _tmpdir("meetnet-mqtt-")
-    server = start_broker(root)
-    yield server
-    server.stop()
-    shutil.rmtree(root, ignore_errors=True)
+    yield from _a_broker()
 
 
 @pytest.fixture
