@@ -102,6 +102,8 @@ class BatchStore:
             try:
                 for topic, payload in msgs:
                     handle(topic, payload, batch)
+                # Here, while the writer thread commits the previous batch, not on its path.
+                batch.seal()
                 return batch
             except psycopg.OperationalError as exc:
                 # A device lookup lost the database: build the batch again once it is back,

@@ -214,6 +214,7 @@ def validated_rows(readings: list[Reading], device_id: int, received_at: datetim
                 continue
         when = r.time or (received_at + timedelta(seconds=r.offset_s) if r.offset_s
                           else received_at)
-        rows.append(ReadingRow(when, device_id, metric, value))
+        # float(): a count arrives as int, and the writer's binary arrays take one type.
+        rows.append(ReadingRow(when, device_id, metric, float(value)))
     return rows, refused
 

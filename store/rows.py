@@ -48,9 +48,23 @@ class DeviceSeen(NamedTuple):
     battery_percent: float | None = None
 
 
+class Latest(NamedTuple):
+    """The newest reading of each (device, metric) in a batch, as columns."""
+
+    device_ids: list[int]
+    metrics: list[str]
+    times: list[datetime]
+    values: list[float]
+
+
 @dataclass(slots=True)
 class Batch:
-    """Everything one flush stores; the messages behind it are acked after it commits."""
+    """Everything one flush stores; the messages behind it are acked after it commits.
+
+    `seal` computes what the batch changes in ``latest_readings`` and ``devices``: the ingest
+    pipeline calls it while the previous batch is still being written, so that this work is
+    not on the writer's path (the writer calls it too, for a batch built by hand).
+    """
 
     uplinks: list[UplinkRow] = field(default_factory=list)
     readings: list[ReadingRow] = field(default_factory=list)
@@ -59,6 +73,43 @@ class Batch:
     #: How each message behind the batch ended (stored, dead_letter, event, ignored, empty):
     #: counted here and turned into metrics only once the batch has committed.
     outcomes: Counter[str] = field(default_factory=Counter)
+    _sealed: tuple[Latest, list[DeviceSeen]] | None = None
 
     def __len__(self) -> int:
         return len(self.uplinks) + len(self.dead_letters) + len(self.seen)
+
+    def seal(self) -> tuple[Latest, list[DeviceSeen]]:
+        """(the newest value per device and metric, the newest sighting per device, sorted by
+        device id); computed once."""
+        if self._sealed is None:
+            self._sealed = (_newest_readings(self.readings), _newest_seen(self.seen))
+        return self._sealed
+
+
+def _newest_readings(rows: list[ReadingRow]) -> Latest:
+    newest: dict[tuple[int, str], ReadingRow] = {}
+    for r in rows:
+        key = (r.device_id, r.metric)
+        cur = newest.get(key)
+        # A tie keeps the later row, as the SQL it replaces did (the last write wins).
+        if cur is None or r.time >= cur.time:
+            newest[key] = r
+    # Sorted so that concurrent writers lock latest_readings rows in one order (no deadlock).
+    ordered = sorted(newest.values(), key=lambda r: (r.device_id, r.metric))
+    # float(): decoders give counts as int, and one binary array cannot mix int and float.
+    return Latest([r.device_id for r in ordered], [r.metric for r in ordered],
+                  [r.time for r in ordered], [float(r.value) for r in ordered])
+
+
+def _newest_seen(seen: list[DeviceSeen]) -> list[DeviceSeen]:
+    newest: dict[int, DeviceSeen] = {}
+    for s in seen:
+        cur = newest.get(s.device_id)
+        if cur is None or s.at > cur.at:
+            newest[s.device_id] = DeviceSeen(
+                s.device_id, s.at, s.battery_percent if s.battery_percent is not None
+                else (cur.battery_percent if cur else None))
+    # Sorted so concurrent workers lock device rows in one order and cannot deadlock; float()
+    # as for readings (one binary array, one type).
+    return [s if s.battery_percent is None else s._replace(battery_percent=float(s.battery_percent))
+            for s in sorted(newest.values(), key=lambda s: s.device_id)]

@@ -17,7 +17,7 @@ import orjson
 import psycopg
 from psycopg.types.json import set_json_dumps
 
-from store.rows import Batch, DeviceSeen
+from store.rows import Batch
 
 _STAGING = """
 CREATE TEMP TABLE IF NOT EXISTS stage_readings (
@@ -95,22 +95,20 @@ class Writer:
                         n_up, n_read = self._copy_new(cur, batch)
                 except psycopg.errors.UniqueViolation:
                     n_up, n_read = self._copy_skipping_stored(cur, batch)
-            if batch.readings:
+            latest, seen = batch.seal()
+            if latest.device_ids:
                 ids = self.metric_ids
-                rows = batch.readings
                 # Latest value per (device, metric); an old message replayed late never
                 # overwrites a newer value. Arrays in binary (%b): dumped ~8x faster than text.
                 cur.execute("""
                     INSERT INTO latest_readings (device_id, metric_id, time, value)
-                    SELECT DISTINCT ON (device_id, metric_id) device_id, metric_id, time, value
-                    FROM unnest(%b::bigint[], %b::smallint[], %b::timestamptz[], %b::float8[])
-                        AS r(device_id, metric_id, time, value)
-                    ORDER BY device_id, metric_id, time DESC
+                    SELECT * FROM unnest(%b::bigint[], %b::smallint[], %b::timestamptz[],
+                                         %b::float8[])
                     ON CONFLICT (device_id, metric_id) DO UPDATE
                         SET time = EXCLUDED.time, value = EXCLUDED.value
                         WHERE latest_readings.time <= EXCLUDED.time""",
-                    ([r.device_id for r in rows], [ids[r.metric] for r in rows],
-                     [r.time for r in rows], [r.value for r in rows]))
+                    (latest.device_ids, [ids[m] for m in latest.metrics], latest.times,
+                     latest.values))
             if batch.dead_letters:
                 cur.executemany(
                     """INSERT INTO dead_letters (stage, reason, topic, dev_eui, payload, message_hash)
@@ -122,13 +120,12 @@ class Writer:
                       hashlib.sha256(d.topic.encode() + b"\0" + d.payload).digest())
                      for d in batch.dead_letters],
                 )
-            if batch.seen:
-                seen = _latest_seen(batch.seen)
+            if seen:
                 # One statement for the whole batch (arrays), not one round trip per device.
                 cur.execute(
                     """UPDATE devices d SET last_seen_at = GREATEST(d.last_seen_at, s.at),
                            battery_percent = COALESCE(s.battery, d.battery_percent)
-                       FROM unnest(%s::bigint[], %s::timestamptz[], %s::real[]) AS s(id, at, battery)
+                       FROM unnest(%b::bigint[], %b::timestamptz[], %b::real[]) AS s(id, at, battery)
                        WHERE d.id = s.id""",
                     ([x.device_id for x in seen], [x.at for x in seen],
                      [x.battery_percent for x in seen]),
@@ -178,14 +175,3 @@ class Writer:
         # comes here twice in one transaction does not happen.
         return n_up, n_read
 
-
-def _latest_seen(seen: list[DeviceSeen]) -> list[DeviceSeen]:
-    newest: dict[int, DeviceSeen] = {}
-    for s in seen:
-        cur = newest.get(s.device_id)
-        if cur is None or s.at > cur.at:
-            newest[s.device_id] = DeviceSeen(
-                s.device_id, s.at, s.battery_percent if s.battery_percent is not None
-                else (cur.battery_percent if cur else None))
-    # Sorted so concurrent workers lock device rows in one order and cannot deadlock.
-    return sorted(newest.values(), key=lambda s: s.device_id)

@@ -92,6 +92,42 @@ def test_latest_is_never_overwritten_by_an_older_reading(db: str) -> None:
     assert row == (0.5,)
 
 
+def test_latest_of_a_batch_is_its_newest_reading_whatever_the_order(db: str) -> None:
+    dev = _device(db)
+    t1, t2 = T0 + timedelta(minutes=1), T0 + timedelta(minutes=2)
+    batch = Batch(readings=[ReadingRow(t1, dev, "distance", 1.1), ReadingRow(t2, dev, "distance", 1.0),
+                            ReadingRow(T0, dev, "distance", 1.2), ReadingRow(T0, dev, "battery", 90.0)],
+                  seen=[DeviceSeen(dev, t1, 91.0), DeviceSeen(dev, t2), DeviceSeen(dev, T0, 92.0)])
+    with Writer(db) as writer:
+        writer.write(batch)
+    with psycopg.connect(db) as conn:
+        assert conn.execute(
+            "SELECT m.name, l.time, l.value FROM latest_readings l JOIN metrics m ON m.id = l.metric_id"
+            " ORDER BY m.name").fetchall() == [("battery", T0, 90.0), ("distance", t2, 1.0)]
+        # The newest sighting had no battery level: the newest one known before it is kept.
+        assert conn.execute("SELECT last_seen_at, battery_percent FROM devices").fetchone() == (
+            t2, 91.0)
+
+
+def test_whole_numbers_and_fractions_in_one_batch(db: str) -> None:
+    """Counters decode to int, most values to float: one batch holds both (a regression: the
+    binary latest-values array refused the mix, and the batch was retried message by message)."""
+    dev = _device(db)
+    with psycopg.connect(db) as conn:
+        other = registry.upsert_device(conn, registry.NewDevice(
+            dev_eui="24e124713c054321", organisation="gemeente-leiden",
+            model_key="milesight-iot/em310-udl"))
+    batch = Batch(readings=[ReadingRow(T0, dev, "pedestrian_count", 3),
+                            ReadingRow(T0, dev, "distance", 1.25)],
+                  seen=[DeviceSeen(dev, T0, 80), DeviceSeen(other, T0, 79.5)])
+    with Writer(db) as writer:
+        assert writer.write(batch).readings == 2
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM latest_readings").fetchone() == (2,)
+        assert conn.execute("SELECT battery_percent FROM devices ORDER BY id").fetchall() == [
+            (80.0,), (79.5,)]
+
+
 def test_a_failed_batch_stores_nothing(db: str) -> None:
     dev = _device(db)
     bad = Batch(uplinks=[_uplink(1, dev)], readings=[ReadingRow(T0, dev, "no_such_metric", 1)])
