@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import struct
 import threading
 import time
 from dataclasses import dataclass
@@ -37,6 +38,10 @@ log = logging.getLogger(__name__)
 _RETRY_MAX_S = 30.0
 _CONNACK_WAIT_S = 3.0
 _POLL_S = 0.002
+#: PUBACK, remaining length 2, packet id: MQTT 3.1.1 section 3.4, and MQTT 5 section 3.4.2.1 (the
+#: reason code and properties may be left out when the reason is Success).
+_PUBACK = struct.Struct("!BBH")
+_PUBACK_TYPE = 0x40
 
 
 #: One received message: (connection generation, packet id, QoS, topic, payload). A plain tuple,
@@ -229,10 +234,10 @@ class Subscriber:
         """A batch is committed: now, and only now, acknowledge its messages."""
         gen, msgs = self._shipped.pop(done.seq)
         if self._generation == gen:
-            ack = self.client.ack
+            _ack_all(self.client, [m[1] for m in msgs if m[2] == 1])
             for m in msgs:
-                if m[2]:
-                    ack(m[1], m[2])
+                if m[2] == 2:
+                    self.client.ack(m[1], 2)
         if self.store is not None:
             metrics.PENDING.set(self.store.pending)
         self.stats.messages += done.messages
@@ -295,3 +300,22 @@ class Subscriber:
             # Poll rather than wake per message: a short sleep costs nothing per message and
             # at most this much latency, well inside the flush interval.
             time.sleep(_POLL_S)
+
+
+def _ack_all(client: mqtt.Client, mids: list[int]) -> None:
+    """Acknowledge a committed batch's QoS 1 messages with one write of all their PUBACKs.
+
+    ``client.ack`` queues one packet per message, wakes paho's network thread and makes it send
+    each PUBACK with its own system call: about a tenth of the receiving process's CPU at full
+    rate. The packets are the same bytes, in the same order (MQTT 5 section 4.6: PUBACKs in the
+    order the PUBLISHes came), handed to paho's output queue at once. That queue is not public
+    API (paho-mqtt 2.x); without it, each message is acked the public way.
+    """
+    queue = getattr(client, "_packet_queue", None)
+    if queue is None:
+        for mid in mids:
+            client.ack(mid, 1)
+        return
+    pack = _PUBACK.pack
+    if mids:
+        queue(_PUBACK_TYPE, b"".join([pack(_PUBACK_TYPE, 2, mid) for mid in mids]), 0, 0)
