@@ -19,6 +19,7 @@ whatever happens to the child, unacked messages stay with the broker and are red
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import pickle
@@ -213,6 +214,13 @@ def child_main(inbox_fd: int, outbox_fd: int) -> int:
     except Exception as exc:
         report(f"{type(exc).__name__}: {exc}")
         return 1
+    # Every message leaves a few dozen short-lived objects and a batch keeps thousands alive
+    # for a moment: at the collector's default (a young-generation pass every 700 allocations)
+    # about a tenth of the row building went to the collector (measured on 20,000 bench
+    # uplinks: 42-47 against 37-40 us per message). Freezing what the imports left moves it out
+    # of every full collection.
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
     report(READY)
     exit_code = 0
     try:
