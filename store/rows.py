@@ -80,7 +80,7 @@ class Batch:
 
     def seal(self) -> tuple[Latest, list[DeviceSeen]]:
         """(the newest value per device and metric, the newest sighting per device, sorted by
-        device id); computed once."""
+        device id); computed once, so call it when the batch is complete."""
         if self._sealed is None:
             self._sealed = (_newest_readings(self.readings), _newest_seen(self.seen))
         return self._sealed
