@@ -104,6 +104,7 @@ class BatchStore:
                     handle(topic, payload, batch)
                 # Here, while the writer thread commits the previous batch, not on its path.
                 batch.seal()
+                self.writer.encode(batch, self.pipeline.devices.conn)
                 return batch
             except psycopg.OperationalError as exc:
                 # A device lookup lost the database: build the batch again once it is back,

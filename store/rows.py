@@ -73,6 +73,9 @@ class Batch:
     #: How each message behind the batch ended (stored, dead_letter, event, ignored, empty):
     #: counted here and turned into metrics only once the batch has committed.
     outcomes: Counter[str] = field(default_factory=Counter)
+    #: The uplink and reading rows as binary COPY data, made by `store.Writer.encode` ahead of
+    #: the commit (None: the writer encodes them itself).
+    encoded: tuple[bytes, bytes] | None = None
     _sealed: tuple[Latest, list[DeviceSeen]] | None = None
 
     def __len__(self) -> int:

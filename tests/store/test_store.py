@@ -82,6 +82,28 @@ def test_a_batch_partly_stored_before_adds_only_its_new_rows(db: str) -> None:
         assert conn.execute("SELECT time, value FROM latest_readings").fetchall() == [(t1, 1.0)]
 
 
+def test_rows_encoded_ahead_on_another_connection(db: str) -> None:
+    """The ingest pipeline encodes a batch's COPY data on its own connection while the writer
+    commits the previous batch; the data must store the same rows, on the direct path and on
+    the path that skips stored rows."""
+    dev = _device(db)
+    t1 = T0 + timedelta(minutes=1)
+    first = Batch(uplinks=[_uplink(1, dev)], readings=[ReadingRow(T0, dev, "distance", 1.2)])
+    again = Batch(uplinks=[_uplink(1, dev), _uplink(2, dev, t1)._replace(decoded={"d": 1.0})],
+                  readings=[ReadingRow(T0, dev, "distance", 1.2), ReadingRow(t1, dev, "battery", 80)])
+    with Writer(db) as writer, psycopg.connect(db, autocommit=True) as other:
+        for batch in (first, again):
+            writer.encode(batch, other)
+            assert batch.encoded is not None and batch.encoded[0].startswith(b"PGCOPY\n")
+        assert (writer.write(first).uplinks, writer.write(again).uplinks) == (1, 1)
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT f_cnt, decoded FROM uplinks ORDER BY f_cnt").fetchall() == [
+            (1, None), (2, {"d": 1.0})]
+        assert conn.execute("SELECT m.name, r.value FROM readings r JOIN metrics m ON m.id = "
+                            "r.metric_id ORDER BY r.time").fetchall() == [("distance", 1.2),
+                                                                          ("battery", 80.0)]
+
+
 def test_latest_is_never_overwritten_by_an_older_reading(db: str) -> None:
     dev = _device(db)
     with Writer(db) as writer:
