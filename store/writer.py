@@ -136,7 +136,8 @@ class Writer:
                 )
         return WriteResult(n_up, n_read, len(batch.dead_letters))
 
-    def encode(self, batch: Batch, conn: psycopg.Connection[Any] | None = None) -> None:
+    def encode(self, batch: Batch, conn: psycopg.Connection[Any] | None = None
+               ) -> tuple[bytes, bytes]:
         """Format the batch's uplink and reading rows as binary COPY data now, so that `write`
         only sends it (PostgreSQL docs, "COPY: Binary Format").
 
@@ -152,13 +153,11 @@ class Writer:
             _binary_copy(conn, [(r.time, r.device_id, ids[r.metric], r.value)
                                 for r in batch.readings], _READING_TYPES),
         )
+        return batch.encoded
 
     def _copy_rows(self, cur: psycopg.Cursor[tuple[object, ...]], batch: Batch, uplinks: str,
                    readings: str) -> None:
-        if batch.encoded is None:
-            self.encode(batch)
-        assert batch.encoded is not None
-        uplink_data, reading_data = batch.encoded
+        uplink_data, reading_data = batch.encoded or self.encode(batch)
         if batch.uplinks:
             with cur.copy(f"COPY {uplinks} ({_UPLINK_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
                 copy.write(uplink_data)
