@@ -214,7 +214,8 @@ def validated_rows(readings: list[Reading], device_id: int, received_at: datetim
                 continue
         when = r.time or (received_at + timedelta(seconds=r.offset_s) if r.offset_s
                           else received_at)
-        # float(): a count arrives as int, and the writer's binary arrays take one type.
+        # float(): a decoder or codec may give an int, and the writer's binary arrays take
+        # one type.
         rows.append(ReadingRow(when, device_id, metric, float(value)))
     return rows, refused
 

@@ -99,7 +99,7 @@ def _newest_readings(rows: list[ReadingRow]) -> Latest:
             newest[key] = r
     # Sorted so that concurrent writers lock latest_readings rows in one order (no deadlock).
     ordered = sorted(newest.values(), key=lambda r: (r.device_id, r.metric))
-    # float(): decoders give counts as int, and one binary array cannot mix int and float.
+    # float(): a value may be an int, and one binary array cannot mix int and float.
     return Latest([r.device_id for r in ordered], [r.metric for r in ordered],
                   [r.time for r in ordered], [float(r.value) for r in ordered])
 

@@ -132,8 +132,8 @@ def test_latest_of_a_batch_is_its_newest_reading_whatever_the_order(db: str) -> 
 
 
 def test_whole_numbers_and_fractions_in_one_batch(db: str) -> None:
-    """Counters decode to int, most values to float: one batch holds both (a regression: the
-    binary latest-values array refused the mix, and the batch was retried message by message)."""
+    """An int value (Reading.value admits one) beside floats in one batch: the binary
+    latest-values array refused the mix, and the batch was retried message by message."""
     dev = _device(db)
     with psycopg.connect(db) as conn:
         other = registry.upsert_device(conn, registry.NewDevice(
