@@ -3,8 +3,10 @@ server for the real HTTP app, and polling."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
+import shutil
 import tempfile
 import threading
 import time
@@ -20,8 +22,14 @@ from meetnet.settings import Settings
 _counter = itertools.count()
 
 
+# Every directory a test asks for lives under one root per test run, removed when the run ends:
+# a test that stops early would otherwise leave its directory in /tmp for good.
+_ROOT = Path(tempfile.mkdtemp(prefix="meetnet-tests-", dir="/tmp"))
+atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
+
+
 def tmpdir(prefix: str) -> Path:
-    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=_ROOT))
 
 
 def settings_for(db: str, broker: BrokerServer, **overrides: object) -> Settings:
