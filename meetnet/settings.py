@@ -87,6 +87,23 @@ class Settings(BaseSettings):
         le=65535,
         description="MQTT 5 Receive Maximum: unacked messages the broker may send us at once.",
     )
+    # Limits on what a sender can make ingest hold (issue 9, "Bounded resources").
+    max_message_bytes: int = Field(
+        default=65536, ge=1024, le=16 * 1024 * 1024,
+        description="Largest MQTT message ingest accepts (payload bytes). The broker config "
+        "enforces it too (message_size_limit), and ingest asks for it on connect (MQTT 5 "
+        "Maximum Packet Size); a larger message that still arrives is a dead letter.",
+    )
+    clock_skew_s: int = Field(
+        default=86400, ge=0,
+        description="How far in the future a network server's received_at may lie before "
+        "the uplink is refused (its clock, or the sender, is wrong).",
+    )
+    device_cache_size: int = Field(
+        default=100_000, ge=16,
+        description="dev_euis whose registry answer ingest keeps in memory (least recently "
+        "used are dropped first); unknown dev_euis count too.",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535)
     data_dir: Path = Field(
