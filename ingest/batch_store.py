@@ -24,7 +24,7 @@ from typing import TypeVar
 
 import psycopg
 
-from ingest.pipeline import Pipeline
+from ingest.pipeline import IngestLimits, Pipeline
 from store import Writer, WriteResult
 from store.rows import Batch, DeadLetterRow
 
@@ -69,13 +69,15 @@ class BatchStore:
     each commit, never before."""
 
     def __init__(self, dsn: str, on_commit: Callable[[Committed], None], *,
-                 abandon: threading.Event | None = None) -> None:
+                 abandon: threading.Event | None = None,
+                 limits: IngestLimits | None = None) -> None:
         self.dsn = dsn
+        self.limits = limits or IngestLimits()
         self.on_commit = on_commit
         #: Set when committing is pointless (the subscriber died): stop retrying a lost database.
         self.abandon = abandon or threading.Event()
         self.error: BaseException | None = None
-        self.pipeline = self._retry_db(lambda: Pipeline(dsn))
+        self.pipeline = self._retry_db(lambda: Pipeline(dsn, self.limits))
         self.writer = self._retry_db(lambda: Writer(dsn))
         self._handoff: queue.Queue[_Built | None] = queue.Queue(maxsize=2)
         self._thread = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
@@ -116,7 +118,7 @@ class BatchStore:
                 delay = min(delay * 2, _RETRY_MAX_S)
                 with contextlib.suppress(psycopg.Error):
                     self.pipeline.close()
-                self.pipeline = self._retry_db(lambda: Pipeline(self.dsn))
+                self.pipeline = self._retry_db(lambda: Pipeline(self.dsn, self.limits))
 
     def close(self) -> None:
         """Commit what was put, stop the writer and close the connections; re-raises the

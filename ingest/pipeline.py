@@ -22,6 +22,7 @@ from decoders.js import JsCodec
 from ingest.envelopes import EnvelopeError, Ignored, parse
 from meetnet.catalog import RANGES, out_of_range
 from meetnet.records import DeviceEvent, Reading, Uplink
+from meetnet.settings import Settings
 from store import codecs as codec_store
 from store import devices as registry
 from store.rows import Batch, DeadLetterRow, DeviceSeen, ReadingRow, UplinkRow
@@ -32,6 +33,21 @@ log = logging.getLogger(__name__)
 #: is picked up within this time; a negative answer is retried sooner.
 KNOWN_TTL_S = 60.0
 UNKNOWN_TTL_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class IngestLimits:
+    """What one sender can make ingest accept or hold (issue 9): from `Settings`, shipped to the
+    store process, which has no settings of its own."""
+
+    max_message_bytes: int = 65536
+    clock_skew_s: float = 86400.0
+    device_cache_size: int = 100_000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> IngestLimits:
+        return cls(settings.max_message_bytes, float(settings.clock_skew_s),
+                   settings.device_cache_size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +130,8 @@ class CodecCache:
 class Pipeline:
     """Turns raw MQTT messages into rows of a `Batch`."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, limits: IngestLimits | None = None) -> None:
+        self.limits = limits or IngestLimits()
         self.devices = DeviceCache(dsn)
         self.codecs = CodecCache(self.devices.conn)
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ingest.batch_store import BatchStore, Committed, RawMessage
+from ingest.pipeline import IngestLimits
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,8 @@ class StoreProcess:
     ``on_commit`` (called on a listener thread), `close` to flush and stop."""
 
     def __init__(self, dsn: str, on_commit: Callable[[Committed], None], *,
-                 log_level: str = "INFO", log_json: bool = False) -> None:
+                 log_level: str = "INFO", log_json: bool = False,
+                 limits: IngestLimits | None = None) -> None:
         # A fresh interpreter running `child_main`, not multiprocessing: fork
         # would copy the parent's threads' locks in whatever state they were, and spawn
         # re-runs the parent's __main__ module, which breaks scripts without a main guard.
@@ -94,7 +96,7 @@ class StoreProcess:
         self._inbox = os.fdopen(in_w, "wb")
         self._outbox = os.fdopen(out_r, "rb")
         # The DSN may carry a password: through the pipe, never on the command line.
-        _send(self._inbox, (dsn, log_level, log_json, os.getpid()))
+        _send(self._inbox, (dsn, log_level, log_json, os.getpid(), limits or IngestLimits()))
         self.on_commit = on_commit
         self.error: str | None = None
         #: Set once the child has its database connections: until then the subscriber does
@@ -199,7 +201,7 @@ def child_main(inbox_fd: int, outbox_fd: int) -> int:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     from meetnet import logs
 
-    dsn, log_level, log_json, parent_pid = _recv(inbox)
+    dsn, log_level, log_json, parent_pid, limits = _recv(inbox)
     logs.setup(log_level, log_json)
     abandon = threading.Event()
     threading.Thread(target=_watch_parent, args=(parent_pid, abandon), daemon=True).start()
@@ -210,7 +212,7 @@ def child_main(inbox_fd: int, outbox_fd: int) -> int:
             _send(outbox, item)
 
     try:
-        store = BatchStore(dsn, report, abandon=abandon)
+        store = BatchStore(dsn, report, abandon=abandon, limits=limits)
     except Exception as exc:
         report(f"{type(exc).__name__}: {exc}")
         return 1

@@ -30,6 +30,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from ingest import metrics
 from ingest.batch_store import Committed
+from ingest.pipeline import IngestLimits
 from ingest.store_process import StoreProcess
 from meetnet.settings import MqttTarget, Settings
 
@@ -187,7 +188,8 @@ class Subscriber:
         """
         self.store = store = StoreProcess(self.dsn, self._committed,
                                           log_level=self.settings.log_level,
-                                          log_json=self.settings.log_json)
+                                          log_json=self.settings.log_json,
+                                          limits=IngestLimits.from_settings(self.settings))
         # Connect only once messages can be stored: until then the broker keeps them.
         while not store.ready.wait(0.1):
             if self._stop.is_set() or not store.alive:
