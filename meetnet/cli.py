@@ -77,7 +77,7 @@ def migrate() -> None:
     result = run(_require_dsn(settings))
     kind = "TimescaleDB" if result.timescale else "plain PostgreSQL"
     applied = ", ".join(result.applied) or "nothing new"
-    typer.echo(f"schema up to date ({kind}); applied: {applied}")
+    typer.echo(f"schema up to date on {kind} ({result.timescale_note}); applied: {applied}")
 
 
 @app.command()

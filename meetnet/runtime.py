@@ -110,6 +110,16 @@ class PostgresServer:
                 # Stopped now: its atexit hook would only log into a closed stream later.
                 atexit.unregister(server._cleanup)  # type: ignore[attr-defined]
 
+    def restart(self) -> None:
+        """Restart a system server on the same port, e.g. after ALTER SYSTEM of a setting that
+        only takes effect at server start (``shared_preload_libraries``)."""
+        if self.kind != "system" or self.bindir is None:
+            raise NotImplementedError("only a system PostgreSQL server can be restarted")
+        # -l as at start: without a log file the server would keep pg_ctl's output pipe open.
+        _run_as(self.user, [str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast",
+                            "-w", "-t", "60", "-l", str(self.data_dir.parent / "postgres.log"),
+                            "restart"])
+
 
 def _run_as(user: pwd.struct_passwd | None, cmd: list[str], *, check: bool = True
             ) -> subprocess.CompletedProcess[bytes]:

@@ -14,6 +14,7 @@ from importlib import resources
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import TupleRow
 
 from meetnet.catalog import METRICS
 
@@ -26,6 +27,22 @@ _LOCK_ID = 0x6D65_6574  # "meet": any constant shared by all meetnet processes
 class MigrationResult:
     timescale: bool
     applied: list[str]
+    #: Why the TimescaleDB or the plain path was taken, in one line for people.
+    timescale_note: str | None = None
+
+
+@dataclass(frozen=True)
+class TimescaleCheck:
+    available: bool
+    note: str
+
+
+#: What an operator must do when TimescaleDB is installed but not loaded at server start.
+ENABLE_TIMESCALE_HINT = (
+    "to use it, add  shared_preload_libraries = 'timescaledb'  to postgresql.conf "
+    "(SHOW config_file; names it), restart PostgreSQL, then run `meetnet migrate` again. "
+    "Tables made now are plain PostgreSQL tables and stay plain: enable TimescaleDB before "
+    "the first `meetnet migrate` of a database, or see the README on converting them later")
 
 
 def _files() -> dict[str, dict[str, str]]:
@@ -49,24 +66,65 @@ def versions() -> list[str]:
     return list(_files())
 
 
-def timescale_available(conn: psycopg.Connection[object]) -> bool:
-    """True when the timescaledb extension exists or can be created here.
+def _preloaded(setting: str) -> bool:
+    # shared_preload_libraries is a comma-separated list of library names or paths, optionally
+    # quoted (PostgreSQL docs, 20.11.4 "Shared Library Preloading").
+    for item in setting.split(","):
+        name = item.strip().strip('"').rsplit("/", 1)[-1]
+        name = name[: -len(".so")] if name.endswith(".so") else name
+        if name == "timescaledb" or name.startswith("timescaledb-"):
+            return True
+    return False
 
-    The extension can be installed but not preloaded (``shared_preload_libraries``): then
-    CREATE EXTENSION fails and we fall back to plain tables instead of failing the migration.
+
+def check_timescale(conn: psycopg.Connection[TupleRow]) -> TimescaleCheck:
+    """Whether this database can use TimescaleDB, creating the extension when it can.
+
+    TimescaleDB must be loaded at server start (``shared_preload_libraries``); without that,
+    ``CREATE EXTENSION timescaledb`` raises FATAL, which ends the session. So the catalog is
+    asked first (``pg_extension``, then ``pg_available_extensions``, then the setting), and
+    CREATE EXTENSION runs only when everything says it will work. If it fails anyway, the
+    answer is "plain", and ``conn`` may be closed: the caller must check ``conn.closed`` /
+    ``conn.broken`` and reconnect.
     """
     with conn.transaction():
-        row = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
-    if row:
-        return True
+        if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone():
+            return TimescaleCheck(True, "the timescaledb extension is installed in this database")
+        row = conn.execute("SELECT default_version FROM pg_available_extensions "
+                           "WHERE name = 'timescaledb'").fetchone()
+    if row is None:
+        note = "TimescaleDB is not installed on this PostgreSQL server"
+        log.info("%s: using plain PostgreSQL tables", note)
+        return TimescaleCheck(False, note)
+    preload: str | None = None
+    try:
+        with conn.transaction():
+            got = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()
+            preload = str(got[0]) if got else ""
+    except psycopg.errors.InsufficientPrivilege:
+        # Superuser-only setting: a role that may not read it may still create the extension
+        # (if a superuser allowed it), so go on and let CREATE EXTENSION decide.
+        log.debug("may not read shared_preload_libraries; trying CREATE EXTENSION")
+    if preload is not None and not _preloaded(preload):
+        note = ("TimescaleDB is installed on this PostgreSQL server but not preloaded "
+                "(shared_preload_libraries)")
+        log.warning("%s; using plain PostgreSQL tables. %s", note, ENABLE_TIMESCALE_HINT)
+        return TimescaleCheck(False, note)
     try:
         with conn.transaction():
             conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
-        return True
     except psycopg.Error as exc:
-        log.info("timescaledb not available, using plain PostgreSQL tables: %s",
-                 str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        return False
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        note = f"CREATE EXTENSION timescaledb failed ({first})"
+        log.warning("%s; using plain PostgreSQL tables", note)
+        return TimescaleCheck(False, note)
+    return TimescaleCheck(True, f"created the timescaledb extension (version {row[0]})")
+
+
+def timescale_available(conn: psycopg.Connection[TupleRow]) -> bool:
+    """True when the timescaledb extension exists or could be created here (see
+    :func:`check_timescale`, which also says why)."""
+    return check_timescale(conn).available
 
 
 def _statements(text: str) -> list[str]:
@@ -99,44 +157,69 @@ def sync_metrics(conn: psycopg.Connection[object]) -> None:
         )
 
 
+def _connect_locked(dsn: str) -> psycopg.Connection[TupleRow]:
+    conn = psycopg.connect(dsn, autocommit=True)
+    try:
+        # Session-level: held until unlocked or the session ends, also if it ends by a FATAL.
+        conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_ID,))
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 def migrate(dsn: str) -> MigrationResult:
     """Bring the database at ``dsn`` to the newest schema; safe to run any number of times."""
     applied: list[str] = []
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_ID,))
-        try:
-            conn.execute(
-                """CREATE TABLE IF NOT EXISTS schema_migrations (
-                       version text PRIMARY KEY, variant text NOT NULL,
-                       applied_at timestamptz NOT NULL DEFAULT now())"""
-            )
-            done = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
-            timescale = timescale_available(conn)
-            for version, variants in _files().items():
-                if version in done:
-                    continue
-                variant = "any" if "any" in variants else ("timescale" if timescale else "plain")
-                text = variants.get(variant)
-                if text is None:
-                    raise RuntimeError(f"migration {version} has no {variant} variant")
-                log.info("applying migration %s (%s)", version, variant)
-                if variant == "timescale":
-                    # Continuous aggregates cannot be created inside a transaction.
-                    for stmt in _statements(text):
-                        conn.execute(sql.SQL(stmt))
+    conn = _connect_locked(dsn)
+    try:
+        conn.execute(
+            """CREATE TABLE IF NOT EXISTS schema_migrations (
+                   version text PRIMARY KEY, variant text NOT NULL,
+                   applied_at timestamptz NOT NULL DEFAULT now())"""
+        )
+        check = check_timescale(conn)
+        if conn.closed or conn.broken:
+            # A failed CREATE EXTENSION can end the session (FATAL), and the advisory lock
+            # with it: take both again before reading what is done.
+            conn.close()
+            conn = _connect_locked(dsn)
+        timescale = check.available
+        done: dict[str, str] = {str(v): str(kind) for v, kind in conn.execute(
+            "SELECT version, variant FROM schema_migrations")}
+        note = check.note
+        if timescale and "plain" in done.values():
+            note += "; tables made earlier without it stay plain PostgreSQL tables"
+            log.warning("TimescaleDB is available now, but migrations %s made plain PostgreSQL "
+                        "tables earlier; they stay plain (see the README on converting them)",
+                        ", ".join(v for v, kind in done.items() if kind == "plain"))
+        for version, variants in _files().items():
+            if version in done:
+                continue
+            variant = "any" if "any" in variants else ("timescale" if timescale else "plain")
+            text = variants.get(variant)
+            if text is None:
+                raise RuntimeError(f"migration {version} has no {variant} variant")
+            log.info("applying migration %s (%s)", version, variant)
+            if variant == "timescale":
+                # Continuous aggregates cannot be created inside a transaction.
+                for stmt in _statements(text):
+                    conn.execute(sql.SQL(stmt))
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, variant) VALUES (%s, %s)",
+                    (version, variant),
+                )
+            else:
+                with conn.transaction():
+                    conn.execute(sql.SQL(text))
                     conn.execute(
                         "INSERT INTO schema_migrations (version, variant) VALUES (%s, %s)",
                         (version, variant),
                     )
-                else:
-                    with conn.transaction():
-                        conn.execute(sql.SQL(text))
-                        conn.execute(
-                            "INSERT INTO schema_migrations (version, variant) VALUES (%s, %s)",
-                            (version, variant),
-                        )
-                applied.append(version)
-            sync_metrics(conn)
-        finally:
+            applied.append(version)
+        sync_metrics(conn)
+    finally:
+        if not (conn.closed or conn.broken):
             conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_ID,))
-    return MigrationResult(timescale=timescale, applied=applied)
+        conn.close()
+    return MigrationResult(timescale=timescale, applied=applied, timescale_note=note)
