@@ -59,7 +59,10 @@ class FieldMap:
                 value = int(value)
             if not isinstance(value, int | float):
                 continue
-            scaled = float(value) * scale
+            try:
+                scaled = float(value) * scale
+            except OverflowError:  # an integer beyond any float (a codec may return 10**400)
+                continue
             if math.isfinite(scaled):
                 out.append(Reading(metric_name, scaled))
         return out

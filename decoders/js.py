@@ -234,7 +234,14 @@ class JsCodec:
             text = self._run(self._invoke, arg)
         if not isinstance(text, str):
             raise DecodeError(f"{self.name}: decodeUplink returned nothing")
-        result = json.loads(text)
+        try:
+            result = json.loads(text)
+        except RecursionError:
+            # JSON.stringify nests as deep as the codec likes; Python's parser recurses.
+            raise DecodeError(f"{self.name}: decodeUplink returned an object nested too "
+                              "deeply") from None
+        except ValueError as exc:  # a string JSON refuses (lone surrogates ...)
+            raise DecodeError(f"{self.name}: decodeUplink returned unusable JSON: {exc}") from None
         if not isinstance(result, dict):
             raise DecodeError(f"{self.name}: decodeUplink returned {type(result).__name__}, not an object")
         return result
