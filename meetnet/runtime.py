@@ -216,10 +216,13 @@ def _start_embedded(data_dir: Path, dbname: str) -> PostgresServer:
 #: a network server bridged in publishes at QoS 0, and MQTT delivers at the lower of publish and
 #: subscription QoS, so without it those uplinks would be neither queued nor redelivered to
 #: ingest's QoS 1 session (measured on Mosquitto 2.0.11: 0 of 10 redelivered without, 10 with).
+#: max_packet_size: see mqtt_max_packet_size. No users nor ACLs: the embedded broker listens on
+#: 127.0.0.1 only (deploy/mosquitto/aclfile is tested separately, in tests/deploy/).
 MOSQUITTO_CONF = """\
 listener {port} {host}
 upgrade_outgoing_qos true
 allow_anonymous true
+max_packet_size {max_packet_size}
 persistence true
 persistence_location {persistence}/
 autosave_interval 60
@@ -232,6 +235,24 @@ log_type error
 log_type warning
 log_type notice
 """
+
+#: Room in an MQTT packet for what is not payload: the fixed header (5 bytes at most), the topic
+#: (2 + its length; The Things Stack's and ChirpStack's are under 200 bytes), the packet id (2)
+#: and MQTT 5 properties.
+MQTT_PACKET_OVERHEAD = 1024
+
+
+def mqtt_max_packet_size(max_message_bytes: int = 65536) -> int:
+    """The broker's and ingest's MQTT Maximum Packet Size for a payload limit of
+    ``max_message_bytes`` (Settings.max_message_bytes).
+
+    MQTT 5.0 section 3.1.2.11.4 / 3.2.2.3.6: the limit counts the whole control packet, so it
+    is the payload limit plus MQTT_PACKET_OVERHEAD. Mosquitto 2.0's ``max_packet_size`` enforces
+    it on every client (the protocol version does not matter) and replaces 1.x's
+    ``message_size_limit``, deprecated in 2.0. A payload between the two limits still passes the
+    broker; ingest keeps it as a dead letter.
+    """
+    return max_message_bytes + MQTT_PACKET_OVERHEAD
 
 
 @dataclass
@@ -280,9 +301,13 @@ def _launch_broker(kind: BrokerKind, conf: Path, port: int) -> subprocess.Popen[
     return proc
 
 
-def start_broker(data_dir: Path, *, prefer: BrokerKind = "mosquitto", port: int | None = None
-                 ) -> BrokerServer:
-    """Start an MQTT broker on 127.0.0.1 with its state under ``data_dir``."""
+def start_broker(data_dir: Path, *, prefer: BrokerKind = "mosquitto", port: int | None = None,
+                 max_message_bytes: int = 65536) -> BrokerServer:
+    """Start an MQTT broker on 127.0.0.1 with its state under ``data_dir``.
+
+    Mosquitto refuses packets larger than ``mqtt_max_packet_size(max_message_bytes)`` (pass
+    Settings.max_message_bytes); amqtt has no such limit, and there only ingest enforces it.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     kind: BrokerKind = "mosquitto" if prefer == "mosquitto" and shutil.which("mosquitto") else "amqtt"
@@ -290,7 +315,9 @@ def start_broker(data_dir: Path, *, prefer: BrokerKind = "mosquitto", port: int 
         persistence = data_dir / "mosquitto"
         persistence.mkdir(exist_ok=True)
         conf = data_dir / "mosquitto.conf"
-        conf.write_text(MOSQUITTO_CONF.format(port=port, host="127.0.0.1", persistence=persistence))
+        conf.write_text(MOSQUITTO_CONF.format(
+            port=port, host="127.0.0.1", persistence=persistence,
+            max_packet_size=mqtt_max_packet_size(max_message_bytes)))
         # Started as root, Mosquitto drops to the `mosquitto` user; without owning its
         # persistence directory it cannot save sessions across a restart.
         user = None
