@@ -2,19 +2,16 @@
 
 No Docker engine is needed: the files are parsed and checked against the code they configure
 (Settings fields, CLI commands, the broker settings of meetnet/runtime.py). The Mosquitto config
-is also started in a real Mosquitto when one is installed.
+is also started in a real Mosquitto when one is installed (its ACLs and size limit:
+tests/test_mosquitto.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import pwd
 import re
 import shutil
-import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,11 +21,12 @@ import paho.mqtt.client as mqtt
 import pytest
 import typer.main
 import yaml
+from mosquitto_shipped import INGEST, SIMULATOR, ShippedBroker, needs_mosquitto, run_shipped
 from paho.mqtt.enums import CallbackAPIVersion
 
 import meetnet
 from meetnet.cli import app as cli_app
-from meetnet.runtime import MOSQUITTO_CONF, free_port
+from meetnet.runtime import MOSQUITTO_CONF, mqtt_max_packet_size
 from meetnet.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +34,7 @@ COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
 COMPOSE: dict[str, Any] = yaml.safe_load(COMPOSE_TEXT)
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
 MOSQUITTO_CONF_PATH = ROOT / "deploy" / "mosquitto" / "mosquitto.conf"
+ACLFILE_TEXT = (ROOT / "deploy" / "mosquitto" / "aclfile").read_text(encoding="utf-8")
 
 #: The commands the compose services may run: `meetnet <words>` (DESIGN.md, "Running").
 CLI_COMMANDS = {("migrate",), ("ingest",), ("api",), ("simulate",), ("demo",),
@@ -116,7 +115,8 @@ def test_every_meetnet_variable_is_a_setting() -> None:
 @pytest.mark.parametrize("service", sorted(MEETNET_SERVICES))
 def test_meetnet_environment_gives_valid_settings(service: str,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    secrets = {"POSTGRES_PASSWORD": "pg-secret", "MQTT_PASSWORD": "mq-secret"}
+    secrets = {"POSTGRES_PASSWORD": "pg-secret", "MQTT_INGEST_PASSWORD": "mq-ingest",
+               "MQTT_SIMULATOR_PASSWORD": "mq-sim"}
     for key in list(os.environ):
         if key.startswith("MEETNET_"):
             monkeypatch.delenv(key)
@@ -129,7 +129,18 @@ def test_meetnet_environment_gives_valid_settings(service: str,
     if service in ("ingest", "simulator"):
         target = settings.mqtt_target()
         assert target is not None
-        assert (target.host, target.port, target.password) == ("mosquitto", 1883, "mq-secret")
+        # Each logs in as its role's user (deploy/mosquitto/aclfile), with that user's password
+        # as the mosquitto service writes it into the password file.
+        user, password = {"ingest": ("meetnet-ingest", "mq-ingest"),
+                          "simulator": ("meetnet-simulator", "mq-sim")}[service]
+        assert (target.host, target.port) == ("mosquitto", 1883)
+        assert (target.username, target.password) == (user, password)
+        script = " ".join(SERVICES["mosquitto"]["command"])
+        variable = {"ingest": "MQTT_INGEST_PASSWORD", "simulator": "MQTT_SIMULATOR_PASSWORD"}
+        assert f'/mosquitto/config/passwd {user} "$${variable[service]}"' in script
+        assert SERVICES["mosquitto"]["environment"][variable[service]].startswith(
+            "${" + variable[service])
+        assert re.search(rf"^user {user}$", ACLFILE_TEXT, re.M), f"no ACL for {user}"
     if service == "ingest":
         assert settings.mqtt_shared_group == "meetnet"
     if service == "api":
@@ -180,7 +191,8 @@ def test_dockerfile_runs_as_non_root() -> None:
 
 def test_dockerignore_keeps_secrets_and_venv_out() -> None:
     lines = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
-    for entry in (".env", ".venv", ".git", "deploy/mosquitto/conf.d/*.conf"):
+    for entry in (".env", ".venv", ".git", "deploy/mosquitto/conf.d/*.conf",
+                  "deploy/mosquitto/conf.d/*.passwd", "deploy/mosquitto/certs"):
         assert entry in lines
 
 
@@ -239,6 +251,11 @@ def test_bind_mounts_exist() -> None:
 
 _SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY$", re.I)
 _REQUIRED_REF = re.compile(r"\$\{\w+:\?[^}]+\}")
+# Required, or empty when unset: an optional broker user that is then not created (compose
+# interpolates every service, also those of inactive profiles, so the demo-only simulator's
+# password cannot be required).
+_SECRET_REF = re.compile(r"\$\{\w+(:\?[^}]+|-)\}")
+_OPTIONAL_SECRETS = {"MQTT_SIMULATOR_PASSWORD"}
 
 
 def test_no_secret_values_in_the_file() -> None:
@@ -246,13 +263,16 @@ def test_no_secret_values_in_the_file() -> None:
         for key, value in (service.get("environment") or {}).items():
             value = str(value)
             if _SECRET_NAME.search(key) and key != "GF_SECURITY_ADMIN_USER":
-                assert _REQUIRED_REF.fullmatch(value), (
+                assert _SECRET_REF.fullmatch(value), (
                     f"{name}.{key} must be ${{VAR:?message}}, not a value or a default")
+                if value.endswith("-}"):
+                    assert value[2:-2] in _OPTIONAL_SECRETS, f"{name}.{key} must be required"
             # Credentials inside URLs too: scheme://user:password@host
             for password in re.findall(r"://[^:/@\s]+:([^@\s]+)@", value):
                 assert _REQUIRED_REF.fullmatch(password), f"{name}.{key} embeds a password"
-    # Nothing interpolates a secret with a fallback (${POSTGRES_PASSWORD:-...}).
-    assert not re.search(r"\$\{\w*(PASSWORD|SECRET|TOKEN)\w*:?-", COMPOSE_TEXT)
+    # Nothing interpolates a secret with a fallback value (${POSTGRES_PASSWORD:-...}).
+    assert not re.search(r"\$\{\w*(PASSWORD|SECRET|TOKEN)\w*:?-[^}]", COMPOSE_TEXT)
+    assert not re.search(r"\$\{\w*(PASSWORD|SECRET|TOKEN)\w*:-", COMPOSE_TEXT)
     with pytest.raises(KeyError, match="POSTGRES_PASSWORD"):
         interpolate(environment("api")["MEETNET_DATABASE_URL"], {})
 
@@ -266,13 +286,17 @@ def test_mosquitto_conf_parses_as_key_value_lines() -> None:
     assert conf["listener"] == "1883"
     assert conf["allow_anonymous"] == "false"
     assert conf["password_file"] == "/mosquitto/config/passwd"
+    assert conf["acl_file"] == "/mosquitto/config/aclfile"
     assert conf["persistence"] == "true"
     assert conf["persistence_location"] == "/mosquitto/data/"
     # QoS 0 from the network server must reach ingest at its subscription's QoS 1.
     assert conf["upgrade_outgoing_qos"] == "true"
     assert conf["include_dir"] == "/mosquitto/config/conf.d"
     assert pairs[-1][0] == "include_dir", "bridge sections must follow the general settings"
-    assert "mosquitto_passwd" in MOSQUITTO_CONF_PATH.read_text(encoding="utf-8")
+    # Deprecated in Mosquitto 2.0, and it bounds a payload only after reading all of it.
+    assert "message_size_limit" not in conf
+    readme = (ROOT / "deploy/mosquitto/README.md").read_text(encoding="utf-8")
+    assert "mosquitto_passwd" in readme
 
 
 def test_mosquitto_queue_settings_equal_the_tested_ones() -> None:
@@ -284,75 +308,54 @@ def test_mosquitto_queue_settings_equal_the_tested_ones() -> None:
     assert int(shipped["max_queued_messages"]) > 1000  # the default lost messages
 
 
-def test_bridge_example_is_not_loaded_and_site_files_are_ignored() -> None:
+def test_mosquitto_size_limit_equals_the_tested_one() -> None:
+    shipped = dict(conf_pairs(MOSQUITTO_CONF_PATH.read_text(encoding="utf-8")))
+    default = Settings.model_fields["max_message_bytes"].default
+    assert default == 65536
+    assert int(shipped["max_packet_size"]) == mqtt_max_packet_size(default)
+    # The tests' and the demo's broker take it from Settings.max_message_bytes.
+    assert dict(conf_pairs(MOSQUITTO_CONF))["max_packet_size"] == "{max_packet_size}"
+    env_example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    assert f"MEETNET_MAX_MESSAGE_BYTES={default}" in env_example.splitlines()
+
+
+def test_aclfile_is_mounted_and_names_every_role() -> None:
+    volumes = SERVICES["mosquitto"]["volumes"]
+    assert "./deploy/mosquitto/aclfile:/mosquitto/config/aclfile:ro" in volumes
+    users = re.findall(r"^user (\S+)$", ACLFILE_TEXT, re.M)
+    assert users == ["meetnet-ingest", "meetnet-simulator", "chirpstack"]
+    # The per-application pattern is the only pattern, and it only writes.
+    assert re.findall(r"^pattern .*$", ACLFILE_TEXT, re.M) == ["pattern write v3/%u/#"]
+    # ...so every role user closes the prefix that pattern would give it.
+    for user in users:
+        assert f"topic deny v3/{user}/#" in ACLFILE_TEXT, user
+
+
+def test_site_examples_are_not_loaded_and_site_files_are_ignored() -> None:
     confd = ROOT / "deploy/mosquitto/conf.d"
     example = confd / "bridge.conf.example"
     pairs = dict(conf_pairs(example.read_text(encoding="utf-8")))
     assert pairs["connection"] == "tts"
-    assert not example.name.endswith(".conf")  # include_dir loads *.conf only
-    assert "*.conf" in (confd / ".gitignore").read_text(encoding="utf-8").splitlines()
+    tls = dict(conf_pairs((confd / "tls.conf.example").read_text(encoding="utf-8")))
+    assert tls["listener"] == "8883"
+    assert tls["require_certificate"] == "false"
+    assert tls["tls_version"] == "tlsv1.2"
+    assert {"cafile", "certfile", "keyfile"} <= set(tls)
+    for path in confd.iterdir():
+        if path.name != ".gitignore":
+            assert path.name.endswith(".example"), path  # include_dir loads *.conf only
+    ignored = (confd / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert "*.conf" in ignored and "*.passwd" in ignored
+    assert "certs/" in (ROOT / "deploy/mosquitto/.gitignore").read_text(encoding="utf-8")
 
 
 @pytest.fixture
-def shipped_mosquitto() -> Iterator[tuple[int, str, str]]:
-    """Mosquitto running deploy/mosquitto/mosquitto.conf, with paths moved to a temporary
-    directory and the listener to a free port on 127.0.0.1. Yields (port, user, password)."""
-    if not shutil.which("mosquitto") or not shutil.which("mosquitto_passwd"):
-        pytest.skip("needs Mosquitto (apt-get install mosquitto)")
-    root = Path(tempfile.mkdtemp(prefix="meetnet-mq-conf-", dir="/tmp"))
-    port = free_port()
-    moved = {
-        "listener": f"{port} 127.0.0.1",
-        "password_file": str(root / "passwd"),
-        "persistence_location": f"{root / 'data'}/",
-        "include_dir": str(root / "conf.d"),
-    }
-    lines = []
-    for raw in MOSQUITTO_CONF_PATH.read_text(encoding="utf-8").splitlines():
-        key = raw.split(" ", 1)[0]
-        lines.append(f"{key} {moved[key]}" if key in moved and not raw.startswith("#") else raw)
-    (root / "data").mkdir()
-    (root / "conf.d").mkdir()
-    conf = root / "mosquitto.conf"
-    conf.write_text("\n".join(lines) + "\n")
-    user, password = "meetnet", "s3cret-for-test"
-    # The same invocation as the mosquitto service's command in docker-compose.yml.
-    compose_command = " ".join(SERVICES["mosquitto"]["command"])
-    assert 'mosquitto_passwd -c -b /mosquitto/config/passwd "$$MQTT_USERNAME"' in compose_command
-    subprocess.run(["mosquitto_passwd", "-c", "-b", str(root / "passwd"), user, password],
-                   check=True, capture_output=True)
-    if os.geteuid() == 0:
-        # Started as root, Mosquitto drops to its own user, as in the image.
-        with contextlib.suppress(KeyError):
-            owner = pwd.getpwnam("mosquitto")
-            for p in [root, *root.rglob("*")]:
-                os.chown(p, owner.pw_uid, owner.pw_gid)
-    log = (root / "out.log").open("wb")
-    proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
-    log.close()
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if proc.poll() is not None:
-                pytest.fail("mosquitto refused the config:\n"
-                            + (root / "out.log").read_text(errors="replace"))
-            try:
-                with socket.create_connection(("127.0.0.1", port), 0.2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        yield port, user, password
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(root, ignore_errors=True)
+def shipped_mosquitto() -> Iterator[ShippedBroker]:
+    """deploy/mosquitto/ in a real Mosquitto, started by the compose service's command."""
+    if reason := needs_mosquitto():
+        pytest.skip(reason)
+    with run_shipped() as broker:
+        yield broker
 
 
 def _connect_code(port: int, user: str | None, password: str | None) -> int:
@@ -370,24 +373,35 @@ def _connect_code(port: int, user: str | None, password: str | None) -> int:
     return codes[0]
 
 
-def test_mosquitto_runs_the_shipped_conf(shipped_mosquitto: tuple[int, str, str]) -> None:
-    port, user, password = shipped_mosquitto
-    assert _connect_code(port, user, password) == 0
+def test_mosquitto_runs_the_shipped_conf(shipped_mosquitto: ShippedBroker) -> None:
+    port = shipped_mosquitto.port
+    assert _connect_code(port, *INGEST) == 0
+    assert _connect_code(port, *SIMULATOR) == 0
     assert _connect_code(port, None, None) != 0, "anonymous clients must be refused"
-    assert _connect_code(port, user, "wrong") != 0
+    assert _connect_code(port, INGEST[0], "wrong") != 0
+
+
+def test_simulator_user_exists_only_with_its_password() -> None:
+    if reason := needs_mosquitto():
+        pytest.skip(reason)
+    with run_shipped(simulator_password=None) as broker:
+        assert _connect_code(broker.port, *INGEST) == 0
+        assert _connect_code(broker.port, SIMULATOR[0], "") != 0
+        passwd = (broker.root / "config" / "passwd").read_text()
+        assert [line.split(":")[0] for line in passwd.splitlines()] == [INGEST[0]]
 
 
 def test_compose_healthcheck_passes_on_a_healthy_broker(
-        shipped_mosquitto: tuple[int, str, str]) -> None:
+        shipped_mosquitto: ShippedBroker) -> None:
     if not shutil.which("mosquitto_sub"):
         pytest.skip("needs mosquitto_sub (apt-get install mosquitto-clients)")
-    port, user, password = shipped_mosquitto
+    port = shipped_mosquitto.port
     test = SERVICES["mosquitto"]["healthcheck"]["test"]
     assert test[0] == "CMD-SHELL"
     command = test[1].replace("$$", "$").replace("mosquitto_sub ", f"mosquitto_sub -p {port} ", 1)
-    env = {**os.environ, "MQTT_USERNAME": user, "MQTT_PASSWORD": password}
+    env = {**os.environ, "MQTT_INGEST_PASSWORD": INGEST[1]}
     ok = subprocess.run(["sh", "-c", command], env=env, capture_output=True, timeout=30)
     assert ok.returncode == 0, ok.stderr.decode(errors="replace")
-    env["MQTT_PASSWORD"] = "wrong"
+    env["MQTT_INGEST_PASSWORD"] = "wrong"
     bad = subprocess.run(["sh", "-c", command], env=env, capture_output=True, timeout=30)
     assert bad.returncode != 0
