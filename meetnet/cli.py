@@ -4,20 +4,47 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import signal
 import sys
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import unquote, urlsplit
 
 import typer
+from typer.core import TyperGroup
 
 from meetnet import logs
 from meetnet.settings import Settings
 
+
+class _Cli(TyperGroup):
+    """The root command: an expected failure of any command (database unreachable, bad settings
+    or input, a missing file) becomes one line on stderr and exit status 1 (2 for bad
+    settings), with the traceback only under ``--debug`` or ``MEETNET_LOG_LEVEL=DEBUG``."""
+
+    def invoke(self, ctx: Any) -> Any:  # click's Context (vendored by newer typer versions)
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            # typer's and click's own (Exit, Abort, usage errors) already carry their message
+            # and exit status; some of them are RuntimeErrors, so they are told by their module.
+            if type(exc).__module__.split(".")[0] in {"click", "typer"}:
+                raise
+            if _debug(bool(ctx.params.get("debug"))) or not _expected(exc):
+                raise
+            line, status = _explain(exc)
+            typer.echo(_scrub(f"error: {line}"), err=True)
+            raise typer.Exit(status) from None
+
+
 app = typer.Typer(help="meetnet: a regional LoRaWAN network's data, decoded, stored and served.",
-                  no_args_is_help=True, add_completion=False)
+                  no_args_is_help=True, add_completion=False, cls=_Cli,
+                  # Locals of a traceback can hold connection strings with their passwords.
+                  pretty_exceptions_show_locals=False)
 devices_app = typer.Typer(help="The device registry.", no_args_is_help=True)
 decoders_app = typer.Typer(help="Device decoders.", no_args_is_help=True)
 dashboards_app = typer.Typer(help="Grafana dashboards as code.", no_args_is_help=True)
@@ -29,9 +56,129 @@ app.add_typer(decoders_app, name="decoders")
 app.add_typer(dashboards_app, name="dashboards")
 
 
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="On an error, show the full traceback instead of one line, and log at "
+                        "DEBUG level (MEETNET_LOG_LEVEL=DEBUG shows the traceback too)")] = False,
+) -> None:
+    _options["debug"] = debug
+
+
+_options: dict[str, bool] = {"debug": False}
+
+
+def _debug(flag: bool | None = None) -> bool:
+    """--debug given, or MEETNET_LOG_LEVEL=DEBUG (read directly: the settings may be what
+    failed)."""
+    flag = _options["debug"] if flag is None else flag
+    return flag or os.environ.get("MEETNET_LOG_LEVEL", "").strip().upper() == "DEBUG"
+
+
+def _expected(exc: BaseException) -> bool:
+    # Modules are looked up, not imported: `meetnet --help` stays fast, and an exception of a
+    # library that was never imported cannot be this one.
+    psycopg = sys.modules.get("psycopg")
+    pydantic = sys.modules.get("pydantic")
+    return (isinstance(exc, OSError | ValueError | RuntimeError)
+            or (psycopg is not None and isinstance(exc, psycopg.Error))
+            or (pydantic is not None and isinstance(exc, pydantic.ValidationError)))
+
+
+def _explain(exc: BaseException) -> tuple[str, int]:
+    """One line saying what went wrong, and the exit status."""
+    psycopg = sys.modules.get("psycopg")
+    pydantic = sys.modules.get("pydantic")
+    if pydantic is not None and isinstance(exc, pydantic.ValidationError):
+        if exc.title == Settings.__name__:
+            problems = "; ".join(
+                f"MEETNET_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                for e in exc.errors())
+            return f"invalid setting {problems}", 2
+        first = exc.errors()[0]
+        return f"invalid {exc.title}: {first['msg']} ({'.'.join(map(str, first['loc']))})", 1
+    if psycopg is not None and isinstance(exc, psycopg.OperationalError):
+        return _database_error(exc), 1
+    if psycopg is not None and isinstance(exc, psycopg.Error):
+        line = _first_line(exc)
+        if isinstance(exc, psycopg.errors.UndefinedTable):
+            line += "; has `meetnet migrate` run on this database?"
+        return f"database: {line}", 1
+    if isinstance(exc, OSError):
+        reason = exc.strerror or _first_line(exc)
+        if exc.filename is not None:
+            return f"{exc.filename}: {reason}", 1
+        if isinstance(exc, ConnectionError):
+            return f"{reason}; is the server running there?", 1
+        return reason, 1
+    return _first_line(exc), 1
+
+
+def _first_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).strip().splitlines()[:1]).strip()
+    return text or type(exc).__name__
+
+
+def _database_error(exc: Exception) -> str:
+    """libpq's reason, and where meetnet tried to connect (never the password)."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    if not first.startswith(("connection failed", "connection is bad", "failed to resolve")):
+        return f"lost the database connection ({first})"
+    reason = re.sub(r"\s+", " ", first.rsplit("failed: ", 1)[-1]).strip()
+    reason = reason.removeprefix("connection is bad: ").removeprefix("FATAL: ")
+    where = _database_address()
+    hint = ("is PostgreSQL running there?" if "refused" in reason or "timeout" in reason.lower()
+            else "check MEETNET_DATABASE_URL")
+    return (f"cannot reach the database{f' at {where}' if where else ''} ({reason}); {hint}"
+            f"{' (set MEETNET_DATABASE_URL)' if hint.startswith('is') else ''}")
+
+
+def _database_address() -> str | None:
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        dsn = Settings().database_dsn()
+        params = conninfo_to_dict(dsn) if dsn else {}
+    except Exception:
+        return None
+    if not params:
+        return None
+    return f"{params.get('host') or 'localhost'}:{params.get('port') or 5432}"
+
+
+def _secrets() -> set[str]:
+    """Passwords meetnet may have been given, to keep out of anything it prints."""
+    values = [v for k, v in os.environ.items() if k.startswith("MEETNET_") and "URL" in k]
+    values += [v for k, v in os.environ.items() if "PASSWORD" in k or "TOKEN" in k]
+    with_settings: list[str] = []
+    try:
+        settings = Settings()
+        with_settings = [s.get_secret_value() for s in (settings.database_url, settings.mqtt_url)
+                         if s is not None]
+    except Exception:
+        pass
+    out: set[str] = set()
+    for value in values + with_settings:
+        try:
+            password = urlsplit(value).password if "://" in value else value
+        except ValueError:
+            password = None
+        if password and ("://" in value or value in values):
+            out |= {password, unquote(password)}
+    return {s for s in out if len(s) >= 3}
+
+
+def _scrub(text: str) -> str:
+    text = re.sub(r"(\w+://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
+    for secret in sorted(_secrets(), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
 def _settings() -> Settings:
     settings = Settings()
-    logs.setup(settings.log_level, settings.log_json)
+    logs.setup("DEBUG" if _debug() else settings.log_level, settings.log_json)
     return settings
 
 
