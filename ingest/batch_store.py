@@ -24,9 +24,9 @@ from typing import TypeVar
 
 import psycopg
 
-from ingest.pipeline import IngestLimits, Pipeline
+from ingest.pipeline import IngestLimits, Pipeline, internal_reason
 from store import Writer, WriteResult
-from store.rows import Batch, DeadLetterRow
+from store.rows import Batch, dead_letter
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +104,18 @@ class BatchStore:
             try:
                 for topic, payload in msgs:
                     handle(topic, payload, batch)
-                # Here, while the writer thread commits the previous batch, not on its path.
-                batch.seal()
-                self.writer.encode(batch, self.pipeline.devices.conn)
+                try:
+                    # Here, while the writer thread commits the previous batch, not on its path.
+                    batch.seal()
+                    self.writer.encode(batch, self.pipeline.devices.conn)
+                except psycopg.OperationalError:
+                    raise
+                except Exception as exc:
+                    # One message's rows cannot be encoded (a value no column type holds): find
+                    # it, rather than let it stop ingest and hold back the whole batch.
+                    log.warning("batch could not be encoded (%s: %s); building it message by "
+                                "message", type(exc).__name__, exc)
+                    batch = self._build_one_by_one(msgs)
                 return batch
             except psycopg.OperationalError as exc:
                 # A device lookup lost the database: build the batch again once it is back,
@@ -119,6 +128,33 @@ class BatchStore:
                 with contextlib.suppress(psycopg.Error):
                     self.pipeline.close()
                 self.pipeline = self._retry_db(lambda: Pipeline(self.dsn, self.limits))
+
+    def _build_one_by_one(self, msgs: Sequence[RawMessage]) -> Batch:
+        """The batch again, each message built and encoded alone: a message whose rows do not
+        encode becomes a dead letter at stage ``internal``; the rest go in as one batch."""
+        merged = Batch()
+        conn = self.pipeline.devices.conn
+        for topic, payload in msgs:
+            single = Batch()
+            self.pipeline.handle(topic, payload, single)
+            try:
+                single.seal()
+                self.writer.encode(single, conn)
+            except psycopg.OperationalError:
+                raise
+            except Exception as exc:
+                single = Batch()
+                single.outcomes["dead_letter"] += 1
+                single.dead_letters.append(dead_letter("internal", internal_reason(exc), topic,
+                                                       payload))
+            merged.uplinks += single.uplinks
+            merged.readings += single.readings
+            merged.dead_letters += single.dead_letters
+            merged.seen += single.seen
+            merged.outcomes.update(single.outcomes)
+        merged.seal()
+        self.writer.encode(merged, conn)
+        return merged
 
     def close(self) -> None:
         """Commit what was put, stop the writer and close the connections; re-raises the
@@ -188,7 +224,12 @@ class BatchStore:
                 raise
             except psycopg.Error as exc:
                 reason = f"database refused the message: {str(exc).splitlines()[0]}"
-                single = Batch(dead_letters=[DeadLetterRow("store", reason, topic, payload)])
+                single = Batch(dead_letters=[dead_letter("store", reason, topic, payload)])
+                single.outcomes["dead_letter"] += 1
+                r = self.writer.write(single)
+            except Exception as exc:  # its rows cannot even be encoded
+                single = Batch(dead_letters=[dead_letter("internal", internal_reason(exc), topic,
+                                                         payload)])
                 single.outcomes["dead_letter"] += 1
                 r = self.writer.write(single)
             tally.outcomes.update(single.outcomes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,13 +20,13 @@ from pydantic import ValidationError
 import decoders
 from decoders import DecodeError, DeviceConfig
 from decoders.js import JsCodec
-from ingest.envelopes import EnvelopeError, Ignored, parse
+from ingest.envelopes import EnvelopeError, IdentityMismatch, Ignored, parse
 from meetnet.catalog import RANGES, out_of_range
 from meetnet.records import DeviceEvent, Reading, Uplink
 from meetnet.settings import Settings
 from store import codecs as codec_store
 from store import devices as registry
-from store.rows import Batch, DeadLetterRow, DeviceSeen, ReadingRow, UplinkRow
+from store.rows import Batch, DeviceSeen, ReadingRow, UplinkRow, dead_letter
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +58,26 @@ class _Known:
 
 
 class DeviceCache:
-    """dev_eui -> registered device, read through a dedicated autocommit connection."""
+    """dev_eui -> registered device, read through a dedicated autocommit connection.
 
-    def __init__(self, dsn: str) -> None:
+    Bounded, because the dev_euis come from senders: a least-recently-used map of at most
+    ``size`` entries, and the set of registered dev_euis (refreshed at most every
+    `UNKNOWN_TTL_S`) answers "unknown" for a dev_eui nobody registered without a query and
+    without an entry. A flood of made-up dev_euis thus costs one query per refresh, and no
+    memory beyond the registry's size.
+    """
+
+    def __init__(self, dsn: str, size: int = 100_000) -> None:
         self.conn = psycopg.connect(dsn, autocommit=True)
-        self._entries: dict[str, tuple[float, _Known | None]] = {}
+        self.size = size
+        self._entries: OrderedDict[str, tuple[float, _Known | None]] = OrderedDict()
+        self._registered: set[str] = set()
+        self._registered_until = 0.0
+        #: (network, application) -> may auto-register there; a flood of made-up dev_euis
+        #: under an application nobody linked costs no query per message either.
+        self._apps: dict[tuple[str, str], float] = {}
+        #: Registry queries made (for the tests and for operators' curiosity).
+        self.queries = 0
 
     def close(self) -> None:
         self.conn.close()
@@ -76,23 +92,48 @@ class DeviceCache:
                 cfg = DeviceConfig()
             known = _Known(info, cfg)
         ttl = KNOWN_TTL_S if known else UNKNOWN_TTL_S
-        self._entries[eui] = (time.monotonic() + ttl, known)
+        entries = self._entries
+        entries[eui] = (time.monotonic() + ttl, known)
+        entries.move_to_end(eui)
+        while len(entries) > self.size:
+            entries.popitem(last=False)
         return known
+
+    def _maybe_registered(self, eui: str) -> bool:
+        now = time.monotonic()
+        if now >= self._registered_until:
+            self.queries += 1
+            self._registered = registry.registered_euis(self.conn)
+            self._registered_until = now + UNKNOWN_TTL_S
+        return eui in self._registered
 
     def get(self, eui: str) -> _Known | None:
         hit = self._entries.get(eui)
         if hit is not None and hit[0] > time.monotonic():
+            self._entries.move_to_end(eui)
             return hit[1]
+        if not self._maybe_registered(eui):
+            return None  # no entry: a made-up dev_eui must not take a place in the cache
+        self.queries += 1
         return self._store(eui, registry.get_device(self.conn, eui))
 
     def auto_register(self, up: Uplink, model_key: str) -> _Known | None:
+        key = (up.network, up.application_id)
+        if self._apps.get(key, 0.0) > time.monotonic():
+            return None  # this application belongs to nobody, asked a moment ago
+        self.queries += 1
         info = registry.auto_register(
             self.conn, dev_eui=up.dev_eui, device_id=up.device_id, network=up.network,
             application_id=up.application_id, model_key=model_key,
-            use_case=decoders.MODELS[model_key].use_case,
+            use_case=decoders.MODELS[model_key].use_case, tenant_id=up.tenant_id,
         )
-        if info is not None:
-            log.info("auto-registered %s (%s) as %s", up.dev_eui, up.device_id, model_key)
+        if info is None:
+            if len(self._apps) >= self.size:
+                self._apps.clear()
+            self._apps[key] = time.monotonic() + UNKNOWN_TTL_S
+            return None
+        log.info("auto-registered %s (%s) as %s", up.dev_eui, up.device_id, model_key)
+        self._registered.add(up.dev_eui)
         return self._store(up.dev_eui, info)
 
 
@@ -132,18 +173,47 @@ class Pipeline:
 
     def __init__(self, dsn: str, limits: IngestLimits | None = None) -> None:
         self.limits = limits or IngestLimits()
-        self.devices = DeviceCache(dsn)
+        self.devices = DeviceCache(dsn, self.limits.device_cache_size)
+        self._max_future = timedelta(seconds=self.limits.clock_skew_s)
         self.codecs = CodecCache(self.devices.conn)
 
     def close(self) -> None:
         self.devices.close()
 
     def handle(self, topic: str, payload: bytes, batch: Batch) -> None:
-        """Add what one message contributes to ``batch``; never raises for bad input."""
+        """Add what one message contributes to ``batch``; never raises for bad input.
+
+        Per-message isolation: whatever goes wrong with one message (a bug, a codec returning
+        something pathological) makes that message a dead letter at stage ``internal``, with
+        the exception, and takes back anything it had added to the batch. Only losing the
+        database (psycopg.OperationalError) propagates: that is not the message's fault.
+        """
+        marks = (len(batch.uplinks), len(batch.readings), len(batch.dead_letters),
+                 len(batch.seen))
         try:
-            parsed = parse(topic, payload)
+            self._handle(topic, payload, batch)
+        except psycopg.OperationalError:
+            raise
+        except Exception as exc:
+            del batch.uplinks[marks[0]:], batch.readings[marks[1]:]
+            del batch.dead_letters[marks[2]:], batch.seen[marks[3]:]
+            log.warning("message on %r made ingest fail (%s); kept as a dead letter",
+                        topic[:200], type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
+            self._dead(batch, "internal", internal_reason(exc), topic, payload)
+
+    def _handle(self, topic: str, payload: bytes, batch: Batch) -> None:
+        if len(payload) > self.limits.max_message_bytes:
+            self._dead(batch, "parse", f"message of {len(payload)} bytes is larger than the "
+                       f"limit of {self.limits.max_message_bytes} bytes (MEETNET_MAX_MESSAGE_BYTES)",
+                       topic, payload)
+            return
+        try:
+            parsed = parse(topic, payload, max_future=self._max_future)
         except Ignored:
             batch.outcomes["ignored"] += 1
+            return
+        except IdentityMismatch as exc:
+            self._dead(batch, "lookup", str(exc), topic, payload)
             return
         except EnvelopeError as exc:
             self._dead(batch, "parse", str(exc), topic, payload)
@@ -151,6 +221,10 @@ class Pipeline:
         if isinstance(parsed, DeviceEvent):
             known = self.devices.get(parsed.dev_eui)
             if known is not None:
+                mismatch = _mismatch(known.info, parsed.network, parsed.application_id, None)
+                if mismatch:
+                    self._dead(batch, "lookup", mismatch, topic, payload, parsed.dev_eui)
+                    return
                 batch.seen.append(DeviceSeen(known.info.id, parsed.received_at,
                                              parsed.battery_percent))
             batch.outcomes["event"] += 1
@@ -161,6 +235,13 @@ class Pipeline:
         known = self.devices.get(up.dev_eui)
         if known is None and up.model_key in decoders.MODELS:
             known = self.devices.auto_register(up, up.model_key)
+        if known is not None:
+            mismatch = _mismatch(known.info, up.network, up.application_id, up.tenant_id)
+            if mismatch:
+                # Someone names a registered device from elsewhere: no uplink row, no readings,
+                # only the dead letter (which keeps the whole message).
+                self._dead(batch, "lookup", mismatch, topic, payload, up.dev_eui)
+                return
         # Positional, in UplinkRow's field order: keywords cost a NamedTuple about 2.5x as much,
         # and this runs for every uplink.
         batch.uplinks.append(UplinkRow(
@@ -207,9 +288,33 @@ class Pipeline:
     @staticmethod
     def _dead(batch: Batch, stage: str, reason: str, topic: str, payload: bytes,
               dev_eui: str | None = None) -> None:
+        row = dead_letter(stage, reason, topic, payload, dev_eui)
         batch.outcomes["dead_letter"] += 1
-        log.info("dead letter", extra={"stage": stage, "reason": reason, "topic": topic})
-        batch.dead_letters.append(DeadLetterRow(stage, reason, topic, payload, dev_eui))
+        log.info("dead letter", extra={"stage": stage, "reason": row.reason, "topic": row.topic})
+        batch.dead_letters.append(row)
+
+
+def internal_reason(exc: BaseException) -> str:
+    """The dead-letter reason for a message that made ingest fail: the exception's type and
+    first line, cut short (a RecursionError's message is short; a codec's may not be)."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text[:500]}" if text else type(exc).__name__
+
+
+def _mismatch(info: registry.DeviceInfo, network: str, application_id: str,
+              tenant_id: str | None) -> str | None:
+    """Why an uplink naming a registered device cannot be its, or None. The registry binds a
+    device to its network, application and tenant where it knows them."""
+    if info.network and info.network != network:
+        return (f"application mismatch: device {info.dev_eui} is registered on network "
+                f"{info.network}, the message came from {network}")
+    if info.application_id and info.application_id != application_id:
+        return (f"application mismatch: device {info.dev_eui} is registered in application "
+                f"{info.application_id!r}, the message came from {application_id!r}")
+    if info.tenant_id and tenant_id and info.tenant_id != tenant_id:
+        return (f"application mismatch: device {info.dev_eui} is registered in tenant "
+                f"{info.tenant_id!r}, the message came from {tenant_id!r}")
+    return None
 
 
 def validated_rows(readings: list[Reading], device_id: int, received_at: datetime

@@ -23,6 +23,10 @@ class DeviceInfo:
     model_key: str
     use_case: str
     config: dict[str, Any]
+    #: Where the device's uplinks must come from; '' / None: not recorded, any.
+    application_id: str = ""
+    network: str | None = None
+    tenant_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,8 @@ class NewDevice:
     config: Mapping[str, Any] | None = None
     lat: float | None = None
     lon: float | None = None
+    network: str | None = None  # tts | chirpstack | webhook; None: any
+    tenant_id: str | None = None
 
 
 def ensure_organisation(conn: psycopg.Connection[Any], slug: str, name: str | None = None) -> int:
@@ -70,17 +76,19 @@ def upsert_device(conn: psycopg.Connection[Any], dev: NewDevice) -> int:
     org_id = ensure_organisation(conn, dev.organisation)
     row = conn.execute(
         """INSERT INTO devices (dev_eui, device_id, application_id, organisation_id, model_key,
-                                name, use_case, visibility, config, lat, lon)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                name, use_case, visibility, config, lat, lon, network, tenant_id)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (dev_eui) DO UPDATE SET
                device_id = EXCLUDED.device_id, application_id = EXCLUDED.application_id,
                organisation_id = EXCLUDED.organisation_id, model_key = EXCLUDED.model_key,
                name = EXCLUDED.name, use_case = EXCLUDED.use_case,
                visibility = EXCLUDED.visibility, config = EXCLUDED.config,
-               lat = EXCLUDED.lat, lon = EXCLUDED.lon, auto_registered = false
+               lat = EXCLUDED.lat, lon = EXCLUDED.lon, network = EXCLUDED.network,
+               tenant_id = EXCLUDED.tenant_id, auto_registered = false
            RETURNING id""",
         (dev.dev_eui.lower(), dev.device_id, dev.application_id, org_id, dev.model_key, dev.name,
-         dev.use_case, dev.visibility, json.dumps(dict(dev.config or {})), dev.lat, dev.lon),
+         dev.use_case, dev.visibility, json.dumps(dict(dev.config or {})), dev.lat, dev.lon,
+         dev.network, dev.tenant_id),
     ).fetchone()
     assert row is not None
     return int(row[0])
@@ -89,18 +97,27 @@ def upsert_device(conn: psycopg.Connection[Any], dev: NewDevice) -> int:
 def get_device(conn: psycopg.Connection[Any], dev_eui: str) -> DeviceInfo | None:
     with conn.cursor(row_factory=class_row(DeviceInfo)) as cur:
         return cur.execute(
-            """SELECT id, dev_eui, organisation_id, model_key, use_case, config
+            """SELECT id, dev_eui, organisation_id, model_key, use_case, config,
+                      application_id, network, tenant_id
                FROM devices WHERE dev_eui = %s""",
             (dev_eui,),
         ).fetchone()
 
 
+def registered_euis(conn: psycopg.Connection[Any]) -> set[str]:
+    """Every registered dev_eui: lets ingest answer "unknown" for a dev_eui it has never seen
+    without a query per message (a flood of made-up dev_euis)."""
+    return {str(r[0]) for r in conn.execute("SELECT dev_eui FROM devices")}
+
+
 def auto_register(conn: psycopg.Connection[Any], *, dev_eui: str, device_id: str, network: str,
-                  application_id: str, model_key: str, use_case: str) -> DeviceInfo | None:
+                  application_id: str, model_key: str, use_case: str,
+                  tenant_id: str | None = None) -> DeviceInfo | None:
     """Register an unknown device to the organisation owning its application (DESIGN.md step 4).
 
     Returns None when the application belongs to no organisation: then nobody can own the data
-    and the uplink is dead-lettered instead.
+    and the uplink is dead-lettered instead. The device is bound to the network, application and
+    tenant of this first uplink: later uplinks naming it from elsewhere are refused.
     """
     row = conn.execute(
         """SELECT organisation_id, default_visibility FROM applications
@@ -111,16 +128,17 @@ def auto_register(conn: psycopg.Connection[Any], *, dev_eui: str, device_id: str
         return None
     conn.execute(
         """INSERT INTO devices (dev_eui, device_id, application_id, organisation_id, model_key,
-                                name, use_case, visibility, auto_registered)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, true)
+                                name, use_case, visibility, auto_registered, network, tenant_id)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, true, %s, %s)
            ON CONFLICT (dev_eui) DO NOTHING""",
-        (dev_eui, device_id, application_id, row[0], model_key, device_id, use_case, row[1]),
+        (dev_eui, device_id, application_id, row[0], model_key, device_id, use_case, row[1],
+         network, tenant_id),
     )
     return get_device(conn, dev_eui)
 
 
 CSV_COLUMNS = ("dev_eui", "organisation", "model_key", "device_id", "application_id", "name",
-               "use_case", "visibility", "lat", "lon", "config")
+               "use_case", "visibility", "lat", "lon", "config", "network", "tenant_id")
 
 
 class DeviceImportError(ValueError):
@@ -129,7 +147,9 @@ class DeviceImportError(ValueError):
 
 def read_devices_csv(path: Path) -> list[NewDevice]:
     """Parse a device CSV (header: dev_eui, organisation, model_key[, device_id, application_id,
-    name, use_case, visibility, lat, lon, config]); ``config`` is a JSON object."""
+    name, use_case, visibility, lat, lon, config, network, tenant_id]); ``config`` is a JSON
+    object. ``application_id``, ``network`` and ``tenant_id``, when given, bind the device: ingest
+    refuses its uplinks from anywhere else."""
     out: list[NewDevice] = []
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
@@ -160,12 +180,16 @@ def _csv_row(row: Mapping[str, str | None]) -> NewDevice:
     config = json.loads(opt("config")) if opt("config") else {}
     if not isinstance(config, dict):
         raise ValueError("config must be a JSON object")
+    network = opt("network") or None
+    if network not in (None, "tts", "chirpstack", "webhook"):
+        raise ValueError(f"network {network!r} is not tts, chirpstack or webhook")
     return NewDevice(
         dev_eui=eui, organisation=opt("organisation"), model_key=opt("model_key"),
         device_id=opt("device_id"), application_id=opt("application_id"), name=opt("name"),
         use_case=opt("use_case") or "any", visibility=vis, config=config,
         lat=float(opt("lat")) if opt("lat") else None,
         lon=float(opt("lon")) if opt("lon") else None,
+        network=network, tenant_id=opt("tenant_id") or None,
     )
 
 

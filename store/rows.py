@@ -6,6 +6,7 @@ adds up at thousands of messages per second."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,12 +35,45 @@ class ReadingRow(NamedTuple):
     value: float
 
 
+#: A dead letter keeps at most this much of a message: one publish must not be able to put
+#: megabytes into the database. Its full length and hash are kept beside it.
+DEAD_LETTER_KEEP_BYTES = 64 * 1024
+_REASON_MAX = 2000
+_TOPIC_MAX = 1024
+
+
 class DeadLetterRow(NamedTuple):
-    stage: str  # parse | lookup | decode | validate | store
+    """A refused message. Build it with `dead_letter`, which bounds and cleans what is kept."""
+
+    stage: str  # parse | lookup | decode | validate | store | internal
     reason: str
     topic: str
-    payload: bytes
+    payload: bytes  # at most DEAD_LETTER_KEEP_BYTES of it
     dev_eui: str | None = None
+    length: int = 0  # of the whole payload
+    #: sha256(topic, NUL, whole payload): the dedup key (a redelivery bumps times_seen)
+    message_hash: bytes = b""
+    payload_sha256: bytes = b""  # of the whole payload
+
+
+def _text(value: str, limit: int) -> str:
+    # PostgreSQL text holds no NUL and only valid UTF-8: escape both rather than let one
+    # message's reason make the database refuse the dead letter that explains it.
+    if "\x00" in value:
+        value = value.replace("\x00", "\\x00")
+    value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value if len(value) <= limit else value[:limit] + "..."
+
+
+def dead_letter(stage: str, reason: str, topic: str, payload: bytes,
+                dev_eui: str | None = None) -> DeadLetterRow:
+    """A dead-letter row for a refused message: the reason and topic cleaned and cut, the
+    payload cut to `DEAD_LETTER_KEEP_BYTES`, with the whole message's length and hashes."""
+    topic_bytes = topic.encode("utf-8", "surrogateescape")
+    return DeadLetterRow(
+        stage, _text(reason, _REASON_MAX), _text(topic, _TOPIC_MAX),
+        payload[:DEAD_LETTER_KEEP_BYTES], dev_eui, len(payload),
+        hashlib.sha256(topic_bytes + b"\0" + payload).digest(), hashlib.sha256(payload).digest())
 
 
 class DeviceSeen(NamedTuple):

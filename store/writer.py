@@ -10,7 +10,6 @@ moved with ``INSERT .. SELECT .. ON CONFLICT DO NOTHING``.
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ import psycopg
 from psycopg.copy import Copy, FileWriter
 from psycopg.types.json import set_json_dumps
 
-from store.rows import Batch
+from store.rows import Batch, DeadLetterRow, dead_letter
 
 _STAGING = """
 CREATE TEMP TABLE IF NOT EXISTS stage_readings (
@@ -115,14 +114,13 @@ class Writer:
                      latest.values))
             if batch.dead_letters:
                 cur.executemany(
-                    """INSERT INTO dead_letters (stage, reason, topic, dev_eui, payload, message_hash)
-                       VALUES (%s, %s, %s, %s, %s, %s)
+                    """INSERT INTO dead_letters (stage, reason, topic, dev_eui, payload,
+                                                 message_hash, payload_length, payload_sha256)
+                       VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
                        ON CONFLICT ON CONSTRAINT dead_letters_dedup DO UPDATE
                            SET times_seen = dead_letters.times_seen + 1,
                                last_seen_at = now(), reason = EXCLUDED.reason""",
-                    [(d.stage, d.reason, d.topic, d.dev_eui, d.payload,
-                      hashlib.sha256(d.topic.encode() + b"\0" + d.payload).digest())
-                     for d in batch.dead_letters],
+                    [_dead_letter_params(d) for d in batch.dead_letters],
                 )
             if seen:
                 # One statement for the whole batch (arrays), not one round trip per device.
@@ -191,6 +189,13 @@ class Writer:
         # The staging tables empty themselves at commit (ON COMMIT DELETE ROWS); a batch that
         # comes here twice in one transaction does not happen.
         return n_up, n_read
+
+
+def _dead_letter_params(d: DeadLetterRow) -> tuple[object, ...]:
+    if not d.message_hash:  # a row built by hand, not by store.rows.dead_letter
+        d = dead_letter(d.stage, d.reason, d.topic, d.payload, d.dev_eui)
+    return (d.stage, d.reason, d.topic, d.dev_eui, d.payload, d.message_hash, d.length,
+            d.payload_sha256)
 
 
 def _binary_copy(conn: psycopg.Connection[Any], rows: Iterable[Sequence[Any]],

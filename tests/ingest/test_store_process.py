@@ -62,11 +62,12 @@ def test_batch_store_reports_after_commit_and_isolates_a_refused_message(db: str
         reports.append(done)
 
     good = [_uplink(i) for i in range(3)]
-    # PostgreSQL text cannot hold NUL: the server refuses the whole batch, so the store retries
+    # PostgreSQL's jsonb cannot hold a NUL character (ingest passes the network server's decoded
+    # object through as it came): the server refuses the whole batch, so the store retries
     # message by message and dead-letters only this one, at stage "store".
     topic, body = _uplink(3)
     doc = json.loads(body)
-    doc["end_device_ids"]["application_ids"]["application_id"] = "bad\u0000app"
+    doc["uplink_message"]["decoded_payload"] = {"note": "bad\u0000value"}
     bad = (topic, json.dumps(doc).encode())
     store = BatchStore(db, on_commit)
     store.put(1, [good[0], bad, good[1]])
