@@ -39,8 +39,8 @@ class TimescaleCheck:
 
 #: What an operator must do when TimescaleDB is installed but not loaded at server start.
 ENABLE_TIMESCALE_HINT = (
-    "to use it, add  shared_preload_libraries = 'timescaledb'  to postgresql.conf "
-    "(SHOW config_file; names it), restart PostgreSQL, then run `meetnet migrate` again. "
+    "To use it, add  shared_preload_libraries = 'timescaledb'  to postgresql.conf "
+    "(`SHOW config_file` names the file), restart PostgreSQL, then run `meetnet migrate` again. "
     "Tables made now are plain PostgreSQL tables and stay plain: enable TimescaleDB before "
     "the first `meetnet migrate` of a database, or see the README on converting them later")
 
@@ -106,8 +106,8 @@ def check_timescale(conn: psycopg.Connection[TupleRow]) -> TimescaleCheck:
         # (if a superuser allowed it), so go on and let CREATE EXTENSION decide.
         log.debug("may not read shared_preload_libraries; trying CREATE EXTENSION")
     if preload is not None and not _preloaded(preload):
-        note = ("TimescaleDB is installed on this PostgreSQL server but not preloaded "
-                "(shared_preload_libraries)")
+        note = ("TimescaleDB is installed on this PostgreSQL server but not in its "
+                "shared_preload_libraries")
         log.warning("%s; using plain PostgreSQL tables. %s", note, ENABLE_TIMESCALE_HINT)
         return TimescaleCheck(False, note)
     try:

@@ -158,13 +158,13 @@ def test_installed_but_not_preloaded_takes_the_plain_path_and_says_how_to_enable
             assert conn.execute("SELECT 1 FROM pg_available_extensions "
                                 "WHERE name = 'timescaledb'").fetchone() == (1,)
             check = check_timescale(conn)
-            assert not check.available and "not preloaded" in check.note
+            assert not check.available and "not in its shared_preload_libraries" in check.note
             assert not conn.closed and conn.execute("SELECT 1").fetchone() == (1,)
         caplog.clear()
         with caplog.at_level(logging.WARNING, logger="store.migrate"):
             first = migrate(dsn)
         assert (first.timescale, first.applied) == (False, versions())
-        assert first.timescale_note is not None and "not preloaded" in first.timescale_note
+        assert "not in its shared_preload_libraries" in (first.timescale_note or "")
         warning = " ".join(r.getMessage() for r in caplog.records
                            if r.levelno == logging.WARNING)
         assert "shared_preload_libraries = 'timescaledb'" in warning
@@ -195,8 +195,7 @@ def test_create_extension_that_ends_the_session_falls_back_to_plain() -> None:
         assert migrate(server.dsn).applied == []
 
 
-def test_real_timescaledb_preloaded_makes_hypertables() -> None:
-    """Runs only where a real TimescaleDB is installed for the system PostgreSQL."""
+def _skip_without_real_timescaledb() -> None:
     root = tmpdir("meetnet-pg-probe-")
     probe = start_postgres(root, fast=True, dbname="meetnet")
     try:
@@ -206,12 +205,49 @@ def test_real_timescaledb_preloaded_makes_hypertables() -> None:
         shutil.rmtree(root, ignore_errors=True)
     if not real:
         pytest.skip("TimescaleDB is not installed for the system PostgreSQL")
+
+
+def _hypertables(dsn: str) -> set[str]:
+    with psycopg.connect(dsn) as conn:
+        return {r[0] for r in conn.execute(
+            "SELECT hypertable_name FROM timescaledb_information.hypertables")}
+
+
+def test_real_timescaledb_preloaded_makes_hypertables() -> None:
+    """Runs only where a real TimescaleDB is installed for the system PostgreSQL."""
+    _skip_without_real_timescaledb()
     with _own_server(preload_timescaledb=True) as server:
         first = migrate(server.dsn)
         assert first.timescale and first.applied == versions()
-        assert migrate(server.dsn).applied == []
-        with psycopg.connect(server.dsn) as conn:
-            tables = {r[0] for r in conn.execute(
-                "SELECT hypertable_name FROM timescaledb_information.hypertables")}
-        assert {"readings", "uplinks"} <= tables
+        assert first.timescale_note is not None
+        assert first.timescale_note.startswith("created the timescaledb extension")
+        again = migrate(server.dsn)
+        assert (again.timescale, again.applied) == (True, [])
+        assert {"readings", "uplinks"} <= _hypertables(server.dsn)
         assert _variants(server.dsn)["0002_time_series"] == "timescale"
+
+
+def test_real_timescaledb_enabled_later_converts_as_the_readme_says() -> None:
+    """Installed, not preloaded: plain tables and a warning. Preloaded later: the tables stay
+    plain until their migration is forgotten and run again (README), which keeps the rows."""
+    _skip_without_real_timescaledb()
+    with _own_server(preload_timescaledb=False) as server:
+        plain = migrate(server.dsn)
+        assert not plain.timescale and "not in its shared_preload_libraries" in (plain.timescale_note or "")
+        with psycopg.connect(server.dsn) as conn:
+            conn.execute("INSERT INTO uplinks (received_at, dev_eui, f_cnt, payload, network) "
+                         "VALUES (now(), '24e124713c012345', 1, '\\x01', 'tts')")
+        with psycopg.connect(server.dsn, autocommit=True) as conn:
+            conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'timescaledb'")
+        server.restart()
+        later = migrate(server.dsn)
+        assert later.timescale and later.applied == []
+        assert "stay plain" in (later.timescale_note or "")
+        assert _hypertables(server.dsn) == set()
+        with psycopg.connect(server.dsn) as conn:
+            conn.execute("DELETE FROM schema_migrations WHERE version = '0002_time_series'")
+        converted = migrate(server.dsn)
+        assert converted.applied == ["0002_time_series"]
+        assert {"readings", "uplinks"} <= _hypertables(server.dsn)
+        with psycopg.connect(server.dsn) as conn:
+            assert conn.execute("SELECT count(*) FROM uplinks").fetchone() == (1,)
