@@ -15,6 +15,12 @@ BATCH_SIZE = Histogram("meetnet_ingest_batch_messages", "Messages per committed 
                        buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000))
 STORE_RETRIES = Counter("meetnet_ingest_store_retries_total", "Batch commits retried after an error")
 CONNECTED = Gauge("meetnet_ingest_connected", "1 while connected to the broker")
+SESSION_LOST = Counter("meetnet_ingest_session_lost_total",
+                       "Reconnects on which the broker no longer had our persistent session "
+                       "(messages it had queued for us may be lost)")
+ACKS_DROPPED = Counter("meetnet_ingest_acks_dropped_total",
+                       "Committed messages not acked because their connection was lost first "
+                       "(the broker redelivers them; dedup makes that harmless)")
 PENDING = Gauge("meetnet_ingest_batches_pending",
                 "Batches shipped to the store process and not yet committed (acked after)")
 

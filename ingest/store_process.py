@@ -10,6 +10,8 @@ Failure model: the child never acks anything (only the parent's MQTT connection 
 whatever happens to the child, unacked messages stay with the broker and are redelivered.
 - The child ignores SIGINT/SIGTERM (a terminal's Ctrl-C and systemd reach the whole process
   group): the parent decides when it stops, by closing the batch stream after the last batch.
+  A child that has not committed what it holds within the parent's bound (the database is
+  down and it keeps retrying) is killed: it never acked anything, so the broker redelivers.
 - The parent dies (even SIGKILL): the child sees end-of-stream or a new parent pid, commits or
   abandons what it holds, and exits.
 - The child dies: `StoreProcess.error` is set and the subscriber stops with that error (and
@@ -23,6 +25,7 @@ import gc
 import logging
 import os
 import pickle
+import select
 import signal
 import struct
 import subprocess
@@ -43,18 +46,23 @@ log = logging.getLogger(__name__)
 MAX_IN_FLIGHT = 3
 #: The child's first report: connected to the database, ready for batches.
 READY = "ready"
-#: How long `close()` waits for the child's last commits before killing it (the messages stay
-#: unacked and the broker redelivers them).
-CLOSE_TIMEOUT_S = 20.0
+#: How long `close()` waits by default for the child's last commits before killing it (the
+#: messages stay unacked and the broker redelivers them).
+CLOSE_TIMEOUT_S = 5.0
+#: How often a blocked write to the child looks whether it should give up.
+_WRITE_POLL_S = 0.2
 
 _FRAME = struct.Struct("!I")
 
 
-def _send(stream: IO[bytes], obj: object) -> None:
+def _frame(obj: object) -> bytes:
     """One length-prefixed pickle; both ends are this module, in processes we started."""
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_FRAME.pack(len(data)))
-    stream.write(data)
+    return _FRAME.pack(len(data)) + data
+
+
+def _send(stream: IO[bytes], obj: object) -> None:
+    stream.write(_frame(obj))
     stream.flush()
 
 
@@ -93,22 +101,27 @@ class StoreProcess:
         finally:
             os.close(in_r)
             os.close(out_w)
-        self._inbox = os.fdopen(in_w, "wb")
+        # Non-blocking: a child stuck on a lost database stops reading, and a write into a full
+        # pipe must not hold the parent (and its stop) with it; see `_write`.
+        self._inbox_fd = in_w
+        os.set_blocking(in_w, False)
         self._outbox = os.fdopen(out_r, "rb")
-        # The DSN may carry a password: through the pipe, never on the command line.
-        _send(self._inbox, (dsn, log_level, log_json, os.getpid(), limits or IngestLimits()))
         self.on_commit = on_commit
         self.error: str | None = None
+        #: Set when we end the child ourselves: its end of stream is then no crash.
+        self._ending = False
         #: Set once the child has its database connections: until then the subscriber does
         #: not connect to the broker, so messages are not pulled while they cannot be stored.
         self.ready = threading.Event()
         self._slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
         self._pending = 0
-        self._stopped_unready = False
         self._lock = threading.Lock()
         self._listener = threading.Thread(target=self._listen, name="ingest-store-listener",
                                           daemon=True)
         self._listener.start()
+        # The DSN may carry a password: through the pipe, never on the command line.
+        self._write(_frame((dsn, log_level, log_json, os.getpid(), limits or IngestLimits())),
+                    lambda: False)
 
     @property
     def alive(self) -> bool:
@@ -119,44 +132,71 @@ class StoreProcess:
         """Batches shipped and not yet committed."""
         return self._pending
 
-    def put(self, seq: int, msgs: Sequence[RawMessage]) -> bool:
+    def put(self, seq: int, msgs: Sequence[RawMessage],
+            give_up: Callable[[], bool] = lambda: False) -> bool:
         """Ship one batch; blocks while `MAX_IN_FLIGHT` are uncommitted. False if the child is
-        gone (the batch is not stored; its messages stay unacked)."""
+        gone or ``give_up()`` turned true while waiting (the batch is not stored; its messages
+        stay unacked)."""
         while not self._slots.acquire(timeout=0.5):
-            if not self.alive:
+            if not self.alive or give_up():
                 return False
         with self._lock:
             self._pending += 1
+        if self._write(_frame((seq, list(msgs))), give_up):
+            return True
+        with self._lock:
+            self._pending -= 1
+        return False
+
+    def _write(self, data: bytes, give_up: Callable[[], bool]) -> bool:
+        """Write all of ``data`` to the child; False if it is gone or ``give_up()`` turned true
+        while the pipe was full (the stream is then cut mid-frame: only `close` may follow)."""
+        view = memoryview(data)
+        fd = self._inbox_fd
         try:
-            _send(self._inbox, (seq, list(msgs)))
+            while view:
+                with contextlib.suppress(BlockingIOError):
+                    view = view[os.write(fd, view):]
+                if view:
+                    if give_up() or not self.alive:
+                        if len(view) < len(data):
+                            self._ending = True  # cut mid-frame: the child must not read on
+                        return False
+                    select.select([], [fd], [], _WRITE_POLL_S)
         except (OSError, ValueError) as exc:
             self._fail(f"store process unreachable: {exc}")
             return False
         return True
 
     def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
-        """End the batch stream; wait (up to ``timeout``) until the child committed and reported
-        every batch, then stop it."""
+        """End the batch stream; wait up to ``timeout`` seconds until the child committed and
+        reported every batch, then stop it. A child that is not done by then (it keeps
+        retrying a lost database) is killed: it never acked anything, so what it held stays
+        with the broker and is redelivered."""
         deadline = time.monotonic() + timeout
-        if not self.ready.is_set():
-            # Still waiting for the database: it holds nothing, so nothing to wait for.
-            self._stopped_unready = True
-            self.proc.kill()
-        with contextlib.suppress(OSError, ValueError):
-            _send(self._inbox, None)
-        self._listener.join(timeout)
+        if not self.ready.is_set() or timeout <= 0 or self._ending:
+            # Still waiting for the database (it holds nothing), or the stream was cut.
+            self._kill()
+        elif self._write(_frame(None), lambda: time.monotonic() > deadline):
+            self._listener.join(max(0.0, deadline - time.monotonic()))
         try:
             self.proc.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            log.warning("store process did not finish within %.0f s; stopping it (%d batches "
-                        "uncommitted stay with the broker)", timeout, self._pending)
-            self.proc.kill()
-            self.proc.wait()
+            log.warning("store process did not finish within %.1f s (is the database down?); "
+                        "stopping it: %d uncommitted batches stay with the broker",
+                        timeout, self._pending)
+            self._kill()
         with contextlib.suppress(OSError):
-            self._inbox.close()
+            os.close(self._inbox_fd)
         self._listener.join(1)
         with contextlib.suppress(OSError):
             self._outbox.close()
+
+    def _kill(self) -> None:
+        self._ending = True
+        with contextlib.suppress(OSError):
+            self.proc.kill()
+        self.proc.wait()
 
     def _fail(self, reason: str) -> None:
         if self.error is None:
@@ -172,7 +212,7 @@ class StoreProcess:
                 # stopped it before it had anything).
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self.proc.wait(5)
-                if not self._stopped_unready:
+                if not self._ending:
                     self._fail("store process ended unexpectedly "
                                f"(exit code {self.proc.returncode})")
                 return

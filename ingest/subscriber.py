@@ -6,10 +6,18 @@ the store process (`ingest.store_process`), which builds the rows with the `Pipe
 them with the `Writer`; when its commit report comes back, every message of the batch is acked.
 A crash anywhere before the ack means the broker redelivers; the dedup keys make that harmless.
 
-Acks are tied to the connection they came in on: after a reconnect the broker redelivers every
-unacked message under new packet ids, so acking an old id could ack the wrong message. Messages of
-an earlier connection are therefore dropped from the queue (not acked); their redelivered copies
-are stored (or deduplicated) and acked instead.
+Acks never cross a reconnect: after a reconnect the broker redelivers every unacked message
+under new packet ids, so acking an old id could ack the wrong message. Every message carries the
+generation of the connection it came in on; the generation grows on every disconnect and
+connect, under a lock that the ack path holds while it checks the generation and queues the
+PUBACKs. A batch's messages of an earlier connection are still stored (so that nothing received
+is lost even if the broker lost our session), but not acked: their redelivered copies are
+deduplicated and acked instead.
+
+Stopping (`stop()`, SIGTERM, Ctrl-C) is bounded, also while the database is down: batches
+already queued are shipped for at most `DRAIN_S`, the store process gets `STORE_CLOSE_S` to
+commit what it holds and is killed after that (it never acks, so nothing uncommitted is acked),
+then the last acks are written and the connection closed.
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from ingest import metrics
 from ingest.batch_store import Committed
+from ingest.heartbeat import INTERVAL_S as HEARTBEAT_S
+from ingest.heartbeat import Heartbeat
 from ingest.pipeline import IngestLimits
 from ingest.store_process import StoreProcess
 from meetnet.settings import MqttTarget, Settings
@@ -39,6 +49,19 @@ log = logging.getLogger(__name__)
 _RETRY_MAX_S = 30.0
 _CONNACK_WAIT_S = 3.0
 _POLL_S = 0.002
+#: After a stop, messages already received are still shipped to the store process for this long;
+#: what is left stays unacked with the broker.
+DRAIN_S = 2.0
+#: After a stop, the store process gets this long to commit what it holds before it is killed.
+#: With DRAIN_S and the final acks, `meetnet ingest` ends within 10 s of SIGTERM even when the
+#: database does not answer.
+STORE_CLOSE_S = 5.0
+#: Headroom above ``max_message_bytes`` (a payload limit) for the rest of a PUBLISH packet when
+#: we announce our MQTT 5 Maximum Packet Size (section 3.1.2.11.4): fixed header (up to 5
+#: bytes), the topic (2 + its length: a TTS v3 uplink topic is well under 300 bytes, 4 KiB leaves
+#: room for long tenant, application and device ids), packet id and properties. A packet over the
+#: limit is dropped by the broker (MQTT 5 section 3.1.2.11.4) instead of reaching us.
+PACKET_HEADROOM = 4096
 #: PUBACK, remaining length 2, packet id: MQTT 3.1.1 section 3.4, and MQTT 5 section 3.4.2.1 (the
 #: reason code and properties may be left out when the reason is Success).
 _PUBACK = struct.Struct("!BBH")
@@ -51,7 +74,8 @@ _Msg = tuple[int, int, int, str, bytes]
 
 
 class IngestError(RuntimeError):
-    """Ingest stopped because storing failed; unacked messages stay with the broker."""
+    """Ingest stopped because storing failed (its store process died or could not start);
+    unacked messages stay with the broker. `meetnet ingest` exits non-zero on it."""
 
 
 @dataclass
@@ -67,7 +91,7 @@ class Subscriber:
     """Consumes uplinks from the broker and stores them; `run()` blocks until `stop()`."""
 
     def __init__(self, settings: Settings, dsn: str, *, target: MqttTarget | None = None,
-                 protocol: str = "auto") -> None:
+                 protocol: str = "auto", heartbeat_s: float = HEARTBEAT_S) -> None:
         self.settings = settings
         self.dsn = dsn
         resolved = target or settings.mqtt_target()
@@ -82,8 +106,13 @@ class Subscriber:
         # variable per message (paho's thread only appends, the run thread only pops).
         self._queue: collections.deque[_Msg] = collections.deque()
         self._stop = threading.Event()
+        self._stop_at: float | None = None
+        #: Connection generation: grows on every connect and disconnect. Written only under
+        #: ``_gen_lock``, which the ack path holds while it checks and queues (see `_committed`).
         self._generation = 0
         self._gen_lock = threading.Lock()
+        #: A connection succeeded before: a later CONNACK without a session means it was lost.
+        self._had_session = False
         self.connected = threading.Event()
         self._protocol_refused = threading.Event()
         self._unreachable = threading.Event()
@@ -92,9 +121,14 @@ class Subscriber:
         self.store_ready = threading.Event()
         self.store: StoreProcess | None = None
         self.stats = IngestStats()
-        #: Batches shipped to the store process, by sequence number: (connection generation,
-        #: messages), until their commit report arrives and they are acked.
-        self._shipped: dict[int, tuple[int, list[_Msg]]] = {}
+        self.heartbeat_s = heartbeat_s
+        self.heartbeat: Heartbeat | None = None
+        self._state = "starting"
+        #: monotonic time of the last commit report (None: nothing committed yet in this run)
+        self._last_commit: float | None = None
+        #: Batches shipped to the store process, by sequence number, until their commit report
+        #: arrives and they are acked.
+        self._shipped: dict[int, list[_Msg]] = {}
         self.client = self._make_client()
 
     # ------------------------------------------------------------------ paho side (network thread)
@@ -114,6 +148,10 @@ class Subscriber:
         # Over 3.1.1 the broker's own in-flight cap applies; this is our side's receive window.
         client.max_inflight_messages_set(self.settings.receive_maximum)
         client.max_queued_messages_set(0)
+        # An exception in one of our callbacks must not end paho's network thread (and with it
+        # all ingest): paho logs it through the logger below and carries on.
+        client.suppress_exceptions = True
+        client.enable_logger(logging.getLogger("ingest.paho"))
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -135,10 +173,20 @@ class Subscriber:
             return
         with self._gen_lock:
             self._generation += 1
+        present = bool(getattr(flags, "session_present", False))
+        if self._had_session and not present:
+            # We always ask for a persistent session (clean start off, a session expiry): the
+            # broker lost it (restarted without persistence, or the expiry passed). Messages it
+            # had queued for us are gone; what we received is stored (see `_committed`).
+            metrics.SESSION_LOST.inc()
+            log.warning("broker %s:%d did not keep our session (client id %s): messages it "
+                        "queued for us while we were away may be lost", self.target.host,
+                        self.target.port, self.settings.mqtt_client_id)
+        self._had_session = True
         metrics.CONNECTED.set(1)
         self.connected.set()
         log.info("connected to %s:%d (session present: %s)", self.target.host, self.target.port,
-                 getattr(flags, "session_present", None))
+                 present)
         # Always subscribe again: a broker restarted without a stored session has forgotten us.
         client.subscribe(self._topics())
 
@@ -151,6 +199,10 @@ class Subscriber:
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode,
                        properties: Properties | None) -> None:
+        # Before paho reconnects (and drops its unsent packets): from here on, no ack of a
+        # message of the lost connection is queued.
+        with self._gen_lock:
+            self._generation += 1
         metrics.CONNECTED.set(0)
         self.connected.clear()
         self.subscribed.clear()
@@ -158,7 +210,20 @@ class Subscriber:
             log.warning("disconnected from broker (%s); paho reconnects with backoff", reason)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        self._queue.append((self._generation, msg.mid, msg.qos, msg.topic, bytes(msg.payload)))
+        # The generation is read without the lock: paho calls this, on_connect and
+        # on_disconnect one after another on its network thread, so no message of a connection
+        # can be tagged with a later connection's generation. (The one other writer is our own
+        # final disconnect, after the last ack.) A per-message lock would cost throughput.
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:
+            # MQTT requires UTF-8 topics, but a broker may pass on others; paho's property
+            # then raises here, on its network thread. Keep the message (it becomes a dead
+            # letter with a readable topic) instead of losing it or the loop.
+            raw = getattr(msg, "_topic", None)  # paho 2.x keeps the raw bytes only here
+            topic = (raw.decode("utf-8", "replace") if isinstance(raw, bytes)
+                     else "<topic not valid UTF-8>")
+        self._queue.append((self._generation, msg.mid, msg.qos, topic, bytes(msg.payload)))
 
     # ---------------------------------------------------------------------- our side (run thread)
 
@@ -169,6 +234,7 @@ class Subscriber:
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = self.settings.mqtt_session_expiry_s
             props.ReceiveMaximum = self.settings.receive_maximum
+            props.MaximumPacketSize = self.settings.max_message_bytes + PACKET_HEADROOM
             self.client.connect_async(self.target.host, self.target.port, keepalive=30,
                                       clean_start=False, properties=props)
         else:
@@ -176,16 +242,50 @@ class Subscriber:
         self.client.loop_start()
 
     def stop(self) -> None:
-        """Ask `run()` to flush, commit, ack and return (safe from a signal handler)."""
+        """Ask `run()` to stop within a bounded time (safe from a signal handler): ship what was
+        received for up to `DRAIN_S`, let the store process commit for up to `STORE_CLOSE_S`,
+        ack what was committed, disconnect. Nothing uncommitted is acked."""
+        if self._stop_at is None:
+            self._stop_at = time.monotonic()
         self._stop.set()
 
+    def _drain_over(self) -> bool:
+        at = self._stop_at
+        return at is not None and time.monotonic() - at > DRAIN_S
+
+    def _status(self) -> tuple[str, float | None]:
+        """For the heartbeat: (state, seconds since the last commit or None)."""
+        last = self._last_commit
+        state = self._state
+        if state == "running" and not self.connected.is_set():
+            state = "disconnected"
+        return state, None if last is None else time.monotonic() - last
+
     def run(self) -> IngestStats:
-        """Consume until `stop()`: returns what was stored.
+        """Consume until `stop()`: returns what was stored; raises `IngestError` when storing
+        became impossible (the store process died or could not start).
 
         This thread takes batches from the intake queue and ships them to the store process
         (`ingest.store_process`), which builds the rows and commits them; its commit reports
         arrive on a listener thread, which acks the batch's messages. Only then.
         """
+        heartbeat = None
+        if self.heartbeat_s > 0:
+            heartbeat = Heartbeat(self.dsn, self.settings.mqtt_client_id, self._status,
+                                  interval_s=self.heartbeat_s)
+            heartbeat.start()
+        self.heartbeat = heartbeat
+        final = "failed"
+        try:
+            self._run()
+            final = "stopped"
+        finally:
+            self._state = final
+            if heartbeat is not None:
+                heartbeat.stop(final)
+        return self.stats
+
+    def _run(self) -> None:
         self.store = store = StoreProcess(self.dsn, self._committed,
                                           log_level=self.settings.log_level,
                                           log_json=self.settings.log_json,
@@ -193,11 +293,12 @@ class Subscriber:
         # Connect only once messages can be stored: until then the broker keeps them.
         while not store.ready.wait(0.1):
             if self._stop.is_set() or not store.alive:
-                store.close()
+                store.close(0)
                 if store.error is not None:
                     raise IngestError(store.error)
-                return self.stats
+                return
         self.store_ready.set()
+        self._state = "running"
         if self.protocol == "auto":
             self._connect_v5_or_fallback()
         else:
@@ -207,39 +308,53 @@ class Subscriber:
         seq = 0
         try:
             while store.alive:
+                if self._stop.is_set():
+                    self._state = "stopping"
+                    if not self._queue or self._drain_over():
+                        break
                 msgs = self._take(size, interval)
                 if msgs:
-                    gen = self._generation
-                    # Messages of an earlier connection will be redelivered under new ids:
-                    # drop them here.
-                    # Generations only grow along the queue: if the oldest message is of
-                    # this connection, all are.
-                    current = msgs if msgs[0][0] == gen else [m for m in msgs if m[0] == gen]
                     seq += 1
-                    self._shipped[seq] = (gen, current)
-                    if not store.put(seq, [m[3:] for m in current]):
+                    # Messages of an earlier connection are stored too (not acked, see
+                    # `_committed`): if the broker lost our session they come nowhere else.
+                    self._shipped[seq] = msgs
+                    if not store.put(seq, [m[3:] for m in msgs], give_up=self._drain_over):
+                        # Not shipped: unacked, so the broker keeps them.
+                        self._shipped.pop(seq, None)
                         break
                     metrics.PENDING.set(store.pending)
-                if self._stop.is_set() and not self._queue:
-                    break
         finally:
-            store.close()
+            self._state = "stopping"
+            store.close(STORE_CLOSE_S)
             # Give paho a moment to write the last acks before the DISCONNECT packet.
             time.sleep(0.05)
             self.client.disconnect()
             self.client.loop_stop()
+            metrics.CONNECTED.set(0)
         if store.error is not None:
             raise IngestError(store.error)
-        return self.stats
 
     def _committed(self, done: Committed) -> None:
-        """A batch is committed: now, and only now, acknowledge its messages."""
-        gen, msgs = self._shipped.pop(done.seq)
-        if self._generation == gen:
-            _ack_all(self.client, [m[1] for m in msgs if m[2] == 1])
-            for m in msgs:
-                if m[2] == 2:
-                    self.client.ack(m[1], 2)
+        """A batch is committed: now, and only now, acknowledge its messages, if they came in
+        on the connection that is still up (else the broker redelivers them; dedup)."""
+        msgs = self._shipped.pop(done.seq)
+        self._last_commit = time.monotonic()
+        # Under the lock on_disconnect takes: the connection cannot change between the check
+        # and the acks entering paho's output queue, and paho clears that queue on reconnect.
+        with self._gen_lock:
+            gen = self._generation
+            # Generations only grow along the queue: if the oldest message is of this
+            # connection, all are.
+            current = msgs if msgs[0][0] == gen else [m for m in msgs if m[0] == gen]
+            if current:
+                _ack_all(self.client, [m[1] for m in current if m[2] == 1])
+                for m in current:
+                    if m[2] == 2:
+                        self.client.ack(m[1], 2)
+        if len(current) < len(msgs):
+            metrics.ACKS_DROPPED.inc(len(msgs) - len(current))
+            log.info("%d committed messages of an earlier connection not acked; the broker "
+                     "redelivers them and they are deduplicated", len(msgs) - len(current))
         if self.store is not None:
             metrics.PENDING.set(self.store.pending)
         self.stats.messages += done.messages

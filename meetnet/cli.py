@@ -212,7 +212,10 @@ def demo(
     from meetnet.demo import run_demo
 
     settings = _settings()
-    run_demo(settings, duration_s=duration, history_days=history_days, speed=speed)
+    # Non-zero when a part of the demo stopped on its own (the demo names it).
+    code = run_demo(settings, duration_s=duration, history_days=history_days, speed=speed)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -236,7 +239,9 @@ def ingest(
         min=1, max=64, help="Ingests sharing the load on one shared subscription "
                             "(each uses about two cores: MQTT and its store process)")] = 1,
 ) -> None:
-    """Consume uplinks from the broker and store them; SIGTERM/Ctrl-C flushes, acks and exits."""
+    """Consume uplinks from the broker and store them. SIGTERM/Ctrl-C commits and acks what it
+    can and exits 0 within 10 s, also with the database down (the rest stays with the broker);
+    exits 1 when storing became impossible (the store process died)."""
     from prometheus_client import start_http_server
 
     from ingest import Subscriber
@@ -258,9 +263,17 @@ def ingest(
         return
     if metrics_port:
         start_http_server(metrics_port, addr=settings.api_host)
+    from ingest.subscriber import IngestError
+
     sub = Subscriber(settings, dsn, protocol=protocol)
     _stop_on_signals(sub)
-    stats = sub.run()
+    try:
+        stats = sub.run()
+    except IngestError as exc:
+        # Lost its infrastructure (the store process died): non-zero, so a supervisor
+        # restarts it; unacked messages wait at the broker.
+        typer.echo(f"ingest stopped: {exc}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"stopped: {stats.messages} messages, {stats.readings} readings, "
                f"{stats.dead_letters} dead letters")
 
