@@ -2,7 +2,9 @@
 
 Starts (or reuses, from ``MEETNET_DATABASE_URL`` / ``MEETNET_MQTT_URL``) PostgreSQL and an MQTT
 broker, migrates, registers the Leiden scenario's devices, then runs ingest, the API and the
-simulator until Ctrl-C. State lives in the data directory, so a second run continues where the
+simulator until Ctrl-C or SIGTERM, which end it within `STOP_LIMIT_S` seconds whatever hangs. If
+a part stops on its own (ingest, the API, the simulator, the broker, PostgreSQL), the demo says
+which and exits 1. State lives in the data directory, so a second run continues where the
 first stopped: the simulator backfills only the time since the last stored uplink.
 """
 
@@ -10,10 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -64,8 +68,88 @@ def _last_uplink(dsn: str) -> datetime | None:
     return row[0] if row and row[0] else None
 
 
+#: A stop (Ctrl-C, SIGTERM) ends the demo within this many seconds, whatever hangs: after it,
+#: the parts still running are named, our child processes killed, and the process exits 1.
+STOP_LIMIT_S = 9.0
+#: PostgreSQL counts as stopped after this many failed pings in a row, one every PING_S.
+PING_S = 5.0
+PING_FAILURES = 3
+
+
+class PartStopped(RuntimeError):
+    """A part of the demo (ingest, the API, the simulator, the broker, PostgreSQL) stopped."""
+
+
+class _Stopper:
+    """Signal handling with a bound: the first SIGINT/SIGTERM asks every part to stop; if the
+    process is still running `STOP_LIMIT_S` later (a part hangs, e.g. on a database that went
+    away), or on a second signal, it says which step hangs, kills our children and exits 1."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.stop = threading.Event()
+        #: What the demo is doing now, named when a stop does not finish in time.
+        self.phase = "starting"
+        #: Called (best effort) before a forced exit: kill the child processes we started.
+        self.kills: list[Callable[[], object]] = []
+        self._timer: threading.Timer | None = None
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if self.stop.is_set():
+            self.force(f"second {signal.Signals(signum).name}")
+            return
+        self.stop.set()
+        self._timer = threading.Timer(STOP_LIMIT_S, self.force, args=(f"{STOP_LIMIT_S:.0f} s",))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def force(self, why: str) -> None:
+        with contextlib.suppress(Exception):
+            self.console.print(f"[bold red]not stopped after {why}[/] (hanging at: {self.phase}); "
+                               "killing what is left")
+        for kill in reversed(self.kills):
+            with contextlib.suppress(Exception):
+                kill()
+        os._exit(1)
+
+
+class _DbWatch:
+    """Pings PostgreSQL every `PING_S` on its own thread (a ping to a hung server must not hold
+    the demo's main loop); `down` says why after `PING_FAILURES` failures in a row."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self.down: str | None = None
+        self._failures = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="demo-db-watch", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(PING_S):
+            try:
+                with psycopg.connect(self.dsn, connect_timeout=3) as conn:
+                    conn.execute("SELECT 1")
+                self._failures = 0
+            except psycopg.Error as exc:
+                self._failures += 1
+                if self._failures >= PING_FAILURES:
+                    first = str(exc).strip().splitlines()
+                    self.down = (f"not reachable for {PING_FAILURES * PING_S:.0f} s"
+                                 + (f" ({first[0]})" if first else ""))
+
+
 def run_demo(settings: Settings, *, duration_s: float | None = None, history_days: float = 2.0,
-             speed: float = 1.0) -> None:
+             speed: float = 1.0) -> int:
+    """Run everything until Ctrl-C/SIGTERM (exit status 0) or until a part stops (the demo
+    says which, and returns 1)."""
     import uvicorn
 
     from api import create_app
@@ -74,87 +158,159 @@ def run_demo(settings: Settings, *, duration_s: float | None = None, history_day
     from store import migrate
 
     console = Console(stderr=True)
-    stop = threading.Event()
-    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    stopper = _Stopper(console)
+    stop = stopper.stop
+    previous = {s: signal.signal(s, stopper) for s in (signal.SIGINT, signal.SIGTERM)}
     data = settings.data_dir
     data.mkdir(parents=True, exist_ok=True)
-    with contextlib.ExitStack() as stack:
-        # 1. Database
-        dsn = settings.database_dsn()
-        if dsn is None:
-            console.print(f"[bold]starting PostgreSQL[/] (data in {data / 'postgres'}) ...")
-            try:
-                pg = start_postgres(data / "postgres", prefer="embedded")
-            except Exception as exc:  # an unsupported platform for the wheel: use the system's
-                log.warning("embedded PostgreSQL failed (%s); trying the system's", exc)
-                pg = start_postgres(data / "postgres", prefer="system")
-            stack.callback(pg.stop)
-            dsn = pg.dsn
-        result = migrate(dsn)
-        console.print(f"database ready ({'TimescaleDB' if result.timescale else 'PostgreSQL'})")
-        # 2. Broker
-        target = settings.mqtt_target()
-        protocol = "auto"
-        if target is None:
-            broker = start_broker(data / "mqtt", port=_port_or_free(1883))
-            stack.callback(broker.stop)
-            target = MqttTarget(broker.url)
-            # amqtt speaks MQTT 3.1.1 only (DESIGN.md, "Subscribe").
-            protocol = "auto" if broker.kind == "mosquitto" else "3.1.1"
-            console.print(f"broker: {broker.kind} on {broker.url}")
-        # 3. Registry
-        n = register_scenario(dsn)
-        console.print(f"registered {n} Leiden scenario devices (open data)")
-        # 4. Ingest
-        sub = Subscriber(settings, dsn, target=target, protocol=protocol)
-        ingest_thread = threading.Thread(target=sub.run, name="ingest", daemon=True)
-        ingest_thread.start()
-        stack.callback(ingest_thread.join, 15)
-        stack.callback(sub.stop)
-        if not sub.subscribed.wait(30):
-            raise RuntimeError("ingest could not subscribe to the broker within 30 s")
-        # 5. API
-        port = _port_or_free(settings.api_port)
-        server = uvicorn.Server(uvicorn.Config(create_app(settings, dsn), host=settings.api_host,
-                                               port=port, log_config=None))
-        api_thread = threading.Thread(target=server.run, name="api", daemon=True)
-        api_thread.start()
-        stack.callback(api_thread.join, 10)
-        stack.callback(setattr, server, "should_exit", True)
-        # 6. Simulator: history first (fast), then live.
-        now = datetime.now(UTC)
-        window_start = now - timedelta(days=history_days)
-        since = max(window_start, _last_uplink(dsn) or window_start)
-        if since < now - timedelta(minutes=1):
-            published = backfill(target, start=since, end=now, seed=SCENARIO_SEED, progress=True)
-            console.print(f"backfilled {published} uplinks since {since:%Y-%m-%d %H:%M} UTC")
-        sim_kwargs: dict[str, Any] = {"speed": speed, "duration_s": None, "start": now,
-                                      "seed": SCENARIO_SEED, "progress": False, "stop": stop}
-        sim_thread = threading.Thread(target=run_scenario, args=(target,), kwargs=sim_kwargs,
-                                      name="simulator", daemon=True)
-        sim_thread.start()
-        stack.callback(sim_thread.join, 10)
-        stack.callback(stop.set)
-        while not server.started and api_thread.is_alive():
-            time.sleep(0.05)
-        base = f"http://{settings.api_host}:{port}"
-        console.print(
-            "\n[bold green]meetnet is running[/]\n"
-            f"  API docs       {base}/docs\n"
-            f"  latest values  {base}/v1/latest\n"
-            f"  devices        {base}/v1/devices\n"
-            f"  map (GeoJSON)  {base}/v1/latest.geojson\n"
-            f"  metrics        {base}/metrics\n"
-            f"  MQTT broker    mqtt://{target.host}:{target.port} (publish TTS v3 uplinks here)\n"
-            f"  data directory {data}\n"
-            "Ctrl-C stops everything.\n"
-        )
-        deadline = time.monotonic() + duration_s if duration_s else None
-        while not stop.is_set():
-            if deadline and time.monotonic() > deadline:
-                break
-            stop.wait(0.5)
-        console.print("stopping ...")
-    for sig, handler in previous.items():
-        signal.signal(sig, handler)
-    console.print(f"stopped; {sub.stats.messages} messages ingested this run")
+    stopped: str | None = None
+    sub: Subscriber | None = None
+    try:
+        with contextlib.ExitStack() as stack:
+            # 1. Database
+            dsn = settings.database_dsn()
+            if dsn is None:
+                stopper.phase = "starting PostgreSQL"
+                console.print(f"[bold]starting PostgreSQL[/] (data in {data / 'postgres'}) ...")
+                try:
+                    pg = start_postgres(data / "postgres", prefer="embedded")
+                except Exception as exc:  # an unsupported platform for the wheel: the system's
+                    log.warning("embedded PostgreSQL failed (%s); trying the system's", exc)
+                    pg = start_postgres(data / "postgres", prefer="system")
+                stack.callback(_step, stopper, "stopping PostgreSQL", pg.stop)
+                dsn = pg.dsn
+            stopper.phase = "migrating the database"
+            result = migrate(dsn)
+            console.print(f"database ready ({'TimescaleDB' if result.timescale else 'PostgreSQL'})")
+            # 2. Broker
+            target = settings.mqtt_target()
+            protocol = "auto"
+            broker = None
+            if target is None:
+                stopper.phase = "starting the MQTT broker"
+                broker = start_broker(data / "mqtt", port=_port_or_free(1883))
+                stack.callback(_step, stopper, "stopping the MQTT broker", broker.stop)
+                stopper.kills.append(lambda: broker.proc.kill() if broker else None)
+                target = MqttTarget(broker.url)
+                # amqtt speaks MQTT 3.1.1 only (DESIGN.md, "Subscribe").
+                protocol = "auto" if broker.kind == "mosquitto" else "3.1.1"
+                console.print(f"broker: {broker.kind} on {broker.url}")
+            # 3. Registry
+            stopper.phase = "registering the scenario's devices"
+            n = register_scenario(dsn)
+            console.print(f"registered {n} Leiden scenario devices (open data)")
+            # 4. Ingest
+            stopper.phase = "starting ingest"
+            sub = Subscriber(settings, dsn, target=target, protocol=protocol)
+            ingest_errors: list[BaseException] = []
+            ingest_thread = threading.Thread(target=_run_ingest, args=(sub, ingest_errors),
+                                             name="ingest", daemon=True)
+            ingest_thread.start()
+            stopper.kills.append(lambda: sub.store.proc.kill() if sub and sub.store else None)
+            # Stops run in parallel where they can: flags first, then one join each.
+            stack.callback(_step, stopper, "stopping ingest", ingest_thread.join,
+                           STOP_LIMIT_S - 1)
+            stack.callback(sub.stop)
+            deadline = time.monotonic() + 30
+            while not sub.subscribed.wait(0.2):
+                if stop.is_set() or not ingest_thread.is_alive():
+                    break
+                if time.monotonic() > deadline:
+                    raise PartStopped("ingest could not subscribe to the broker within 30 s")
+            # 5. API
+            stopper.phase = "starting the API"
+            port = _port_or_free(settings.api_port)
+            server = uvicorn.Server(uvicorn.Config(
+                create_app(settings, dsn), host=settings.api_host, port=port, log_config=None,
+                timeout_graceful_shutdown=2))
+            api_thread = threading.Thread(target=server.run, name="api", daemon=True)
+            api_thread.start()
+            stack.callback(_step, stopper, "stopping the API", api_thread.join, 3)
+            stack.callback(setattr, server, "should_exit", True)
+            while not server.started and api_thread.is_alive() and not stop.is_set():
+                time.sleep(0.05)
+            db_watch = _DbWatch(dsn)
+            stack.callback(db_watch.close)
+            base = f"http://{settings.api_host}:{port}"
+            if not stop.is_set():
+                console.print(
+                    "\n[bold green]meetnet is running[/] (history is backfilled first)\n"
+                    f"  API docs       {base}/docs\n"
+                    f"  latest values  {base}/v1/latest\n"
+                    f"  devices        {base}/v1/devices\n"
+                    f"  map (GeoJSON)  {base}/v1/latest.geojson\n"
+                    f"  readiness      {base}/readyz (database and ingest: alive, last commit)\n"
+                    f"  metrics        {base}/metrics\n"
+                    f"  MQTT broker    mqtt://{target.host}:{target.port} (publish TTS v3 uplinks "
+                    "here)\n"
+                    f"  data directory {data}\n"
+                    "Ctrl-C stops everything.\n"
+                )
+            # 6. Simulator: history first (fast), then live.
+            stopper.phase = "backfilling history"
+            now = datetime.now(UTC)
+            window_start = now - timedelta(days=history_days)
+            since = max(window_start, _last_uplink(dsn) or window_start)
+            if since < now - timedelta(minutes=1) and not stop.is_set():
+                published = backfill(target, start=since, end=now, seed=SCENARIO_SEED,
+                                     progress=True, stop=stop)
+                console.print(f"backfilled {published} uplinks since {since:%Y-%m-%d %H:%M} UTC")
+            sim_kwargs: dict[str, Any] = {"speed": speed, "duration_s": None, "start": now,
+                                          "seed": SCENARIO_SEED, "progress": False, "stop": stop}
+            sim_thread = threading.Thread(target=run_scenario, args=(target,), kwargs=sim_kwargs,
+                                          name="simulator", daemon=True)
+            sim_thread.start()
+            stack.callback(_step, stopper, "stopping the simulator", sim_thread.join, 3)
+            stack.callback(stop.set)
+            stopper.phase = "running"
+            parts: dict[str, Callable[[], str | None]] = {
+                "ingest": lambda: None if ingest_thread.is_alive() else (
+                    str(ingest_errors[0]) if ingest_errors else "its thread ended"),
+                "the API": lambda: None if api_thread.is_alive() else "its server ended",
+                "the simulator": lambda: None if sim_thread.is_alive() else "it ended",
+                "PostgreSQL": lambda: db_watch.down,
+            }
+            if broker is not None:
+                parts["the MQTT broker"] = lambda: (
+                    None if broker is None or broker.proc.poll() is None
+                    else f"its process exited with {broker.proc.returncode}")
+            deadline_run = time.monotonic() + duration_s if duration_s else None
+            while not stop.is_set() and stopped is None:
+                if deadline_run and time.monotonic() > deadline_run:
+                    break
+                stop.wait(0.5)
+                for name, why in parts.items():
+                    reason = why()
+                    if reason is not None and not stop.is_set():
+                        stopped = f"{name} stopped: {reason}"
+                        break
+            if stopped:
+                console.print(f"[bold red]{stopped}[/]; stopping everything")
+            console.print("stopping ...")
+            stopper.phase = "stopping"
+            # Every part starts stopping now, in parallel; the joins below then wait for each.
+            stop.set()
+            server.should_exit = True
+            sub.stop()
+    except PartStopped as exc:
+        stopped = str(exc)
+        console.print(f"[bold red]{stopped}[/]")
+    finally:
+        stopper.cancel()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    console.print(f"stopped; {sub.stats.messages if sub else 0} messages ingested this run")
+    return 1 if stopped else 0
+
+
+def _run_ingest(sub: Any, errors: list[BaseException]) -> None:
+    try:
+        sub.run()
+    except Exception as exc:  # reported by the demo's main loop as "ingest stopped: ..."
+        errors.append(exc)
+
+
+def _step(stopper: _Stopper, phase: str, fn: Callable[..., object], *args: object) -> None:
+    """One shutdown step, named, so that a forced exit can say which one hung."""
+    stopper.phase = phase
+    fn(*args)

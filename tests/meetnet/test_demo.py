@@ -11,6 +11,8 @@ import sys
 import time
 
 import httpx
+import psutil
+import pytest
 
 from meetnet.runtime import free_port
 from support import tmpdir
@@ -73,6 +75,74 @@ def test_demo_serves_all_use_cases_within_a_minute() -> None:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=60)
         assert proc.returncode == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def _wait_running(proc: subprocess.Popen[bytes], url: str) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(url + "/readyz", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError("the demo did not become ready (/readyz) within 90 s")
+
+
+def _postmaster(data: str) -> psutil.Process:
+    for p in psutil.process_iter(["name", "cmdline"]):
+        cmd = p.info["cmdline"] or []
+        if p.info["name"] == "postgres" and any(data in part for part in cmd):
+            return p
+    raise AssertionError("the demo's PostgreSQL is not running")
+
+
+def test_demo_names_a_part_that_stopped_and_exits_non_zero() -> None:
+    data = tmpdir("meetnet-demo-part-")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = _start(str(data), port)
+    try:
+        _wait_running(proc, url)
+        brokers = [c for c in psutil.Process(proc.pid).children(recursive=True)
+                   if c.name() == "mosquitto"]
+        if not brokers:
+            pytest.skip("the demo runs the embedded amqtt broker in-process here")
+        brokers[0].kill()
+        out, _ = proc.communicate(timeout=30)
+        text = out.decode(errors="replace")
+        assert proc.returncode == 1, text[-3000:]
+        assert "the MQTT broker stopped" in text
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def test_demo_whose_database_went_away_stops_within_10_s_on_sigterm() -> None:
+    data = tmpdir("meetnet-demo-gone-")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = _start(str(data), port)
+    try:
+        _wait_running(proc, url)
+        postmaster = _postmaster(str(data))
+        shutil.rmtree(data / "postgres", ignore_errors=True)  # as in issue 9
+        postmaster.kill()
+        postmaster.wait(10)
+        assert httpx.get(url + "/readyz", timeout=10).status_code == 503
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+        took = time.monotonic() - started
+        assert took < 10, f"took {took:.1f} s: " + out.decode(errors="replace")[-3000:]
+        print(f"demo stopped {took:.2f} s after SIGTERM with its database gone")
     finally:
         if proc.poll() is None:
             proc.kill()
