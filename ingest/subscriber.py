@@ -282,7 +282,8 @@ class Subscriber:
         finally:
             self._state = final
             if heartbeat is not None:
-                heartbeat.stop(final)
+                # Best effort, and short: with the database down it cannot be written anyway.
+                heartbeat.stop(final, timeout=1.0)
         return self.stats
 
     def _run(self) -> None:

@@ -21,6 +21,8 @@ import time
 log = logging.getLogger(__name__)
 
 _RESTART_MAX_S = 30.0
+#: How long the workers get to stop after SIGTERM (each bounds its own stop at under 10 s).
+STOP_TIMEOUT_S = 10.0
 
 
 def run_workers(n: int, *, client_id: str, group: str, metrics_port: int,
@@ -55,11 +57,12 @@ def run_workers(n: int, *, client_id: str, group: str, metrics_port: int,
                 delay[i] = min(delay[i] * 2, _RESTART_MAX_S)
                 procs[i] = spawn(i)
     finally:
-        # Each worker flushes, commits and acks on SIGTERM before it exits.
+        # Each worker commits and acks what it can on SIGTERM and exits within 10 s, also with
+        # the database down; one that does not is killed (it acked nothing uncommitted).
         for proc in procs.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + STOP_TIMEOUT_S
         for proc in procs.values():
             try:
                 proc.wait(max(0.1, deadline - time.monotonic()))
