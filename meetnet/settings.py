@@ -91,8 +91,9 @@ class Settings(BaseSettings):
     max_message_bytes: int = Field(
         default=65536, ge=1024, le=16 * 1024 * 1024,
         description="Largest MQTT message ingest accepts (payload bytes). The broker config "
-        "enforces it too (message_size_limit), and ingest asks for it on connect (MQTT 5 "
-        "Maximum Packet Size); a larger message that still arrives is a dead letter.",
+        "enforces it too (max_packet_size: this plus 1 KiB for topic and headers), and ingest "
+        "asks for the same on connect (MQTT 5 Maximum Packet Size); a larger message that "
+        "still arrives is a dead letter.",
     )
     clock_skew_s: int = Field(
         default=86400, ge=0,
