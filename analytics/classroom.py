@@ -3,7 +3,7 @@
 CO2 classes from the Programma van Eisen Frisse Scholen (2021): A <= 800 ppm, B <= 950 ppm,
 C <= 1200 ppm (C for existing buildings only); the 2021 edition also states the limits as ppm
 above outdoor air (default 420 ppm), so both are offered. Temperature comfort 18-22 C
-(DOMAIN.md, "Classrooms"). Every limit is a parameter with the programme's figure as default.
+(docs/domain.md, "Classrooms"). Every limit is a parameter with the programme's figure as default.
 """
 
 from __future__ import annotations

@@ -218,9 +218,9 @@ def meetnet_rate(broker: BrokerServer, pg_data: Path, dsn: str, n: int, batch: i
 
 def workers_rate(broker: BrokerServer, pg_data: Path, dsn: str, n: int, batch: int,
                  workers: int) -> float:
-    """DESIGN.md's scale-out: `meetnet ingest --workers N`, N processes on one shared
-    subscription. Timed from starting the command (imports and connects included) to the last
-    commit."""
+    """Scale-out as docs/architecture.md describes it ("Scale-out"): `meetnet ingest --workers
+    N`, N processes on one shared subscription. Timed from starting the command (imports and
+    connects included) to the last commit."""
     env = {**os.environ, "MEETNET_DATABASE_URL": dsn, "MEETNET_MQTT_URL": broker.url,
            "MEETNET_MQTT_SHARED_GROUP": "bench", "MEETNET_BATCH_SIZE": str(batch),
            "MEETNET_LOG_LEVEL": "WARNING"}

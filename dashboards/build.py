@@ -9,7 +9,7 @@ Time buckets use ``date_bin`` (PostgreSQL 14+), not TimescaleDB's ``time_bucket`
 panel works on stock PostgreSQL (the embedded demo) and on TimescaleDB alike; tests/dashboards runs
 every panel's SQL against a real PostgreSQL. Grafana fills in ``$__timeFilter(col)`` (the
 dashboard's time range) and ``$__interval_ms`` (a bucket width that suits the panel's width).
-Thresholds are the defaults of DOMAIN.md; a limit that differs per device (a crossing's speed
+Thresholds are the defaults of docs/domain.md; a limit that differs per device (a crossing's speed
 limit) comes from the device's configuration instead.
 """
 
@@ -32,7 +32,7 @@ DATASOURCE: Json = {"type": DATASOURCE_TYPE, "uid": "${datasource}"}
 
 JSON_DIR = Path(__file__).resolve().parent / "json"
 
-#: Frisse Scholen CO2 classes (Programma van Eisen Frisse Scholen; DOMAIN.md, "Classrooms").
+#: Frisse Scholen CO2 classes (Programma van Eisen Frisse Scholen; docs/domain.md, "Classrooms").
 CO2_CLASS_A_PPM = 800
 CO2_CLASS_B_PPM = 950
 CO2_CLASS_C_PPM = 1200
@@ -310,7 +310,7 @@ def _dashboard(uid: str, title: str, description: str, tags: list[str], panels: 
 
 
 def waste_dashboard() -> Json:
-    """Waste bins (DOMAIN.md, "Waste bins"): which bins need emptying, where they are, and which
+    """Waste bins (docs/domain.md, "Waste bins"): which bins need emptying, where they are, and which
     sensors went silent. 80 % is the level a bin should not pass before its round; a bin at 60 %
     forecast to pass 80 % tomorrow goes on today's route."""
     fill = _thresholds("green", (60, "yellow"), (80, "red"))
@@ -372,7 +372,7 @@ def waste_dashboard() -> Json:
 
 
 def classroom_dashboard() -> Json:
-    """Classroom air (Meet de Klas; DOMAIN.md, "Classrooms"): a live traffic light per room in the
+    """Classroom air (Meet de Klas; docs/domain.md, "Classrooms"): a live traffic light per room in the
     Frisse Scholen CO2 classes, the week's course, and the share of school time in each class."""
     co2 = _thresholds("green", (CO2_CLASS_A_PPM, "yellow"), (CO2_CLASS_B_PPM, "orange"),
                       (CO2_CLASS_C_PPM, "red"))
@@ -438,7 +438,7 @@ def classroom_dashboard() -> Json:
 
 
 def crossing_dashboard() -> Json:
-    """Zebra crossings (DOMAIN.md, "Zebra crossings"): pedestrians and vehicles per hour, and the
+    """Zebra crossings (docs/domain.md, "Zebra crossings"): pedestrians and vehicles per hour, and the
     V85 of approaching vehicles against each crossing's own speed limit (device configuration
     ``speed_limit_kmh``: a limit is configuration, not a constant)."""
     panels = [
@@ -497,7 +497,7 @@ def crossing_dashboard() -> Json:
 
 
 def water_dashboard() -> Json:
-    """Surface water (DOMAIN.md, "Water level"): level in m NAP, how fast it rises (the practice
+    """Surface water (docs/domain.md, "Water level"): level in m NAP, how fast it rises (the practice
     alarm is 5 cm/h), and sensors gone silent."""
     rise = _thresholds("green", (2, "orange"), (5, "red"))
     panels = [

@@ -15,11 +15,11 @@ class DeviceConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    # Waste bin (DOMAIN.md, "Waste bins"): sensor-to-bottom distance when empty and the distance
+    # Waste bin (docs/domain.md, "Waste bins"): sensor-to-bottom distance when empty and the distance
     # read when full (the sensor's blanking distance plus headroom).
     bin_depth_m: float | None = Field(default=None, gt=0, le=20)
     full_distance_m: float = Field(default=0.0, ge=0, le=20)
-    # Water (DOMAIN.md, "Water level"): down-looking sensor's reference height, or a submerged
+    # Water (docs/domain.md, "Water level"): down-looking sensor's reference height, or a submerged
     # pressure sensor's own height, both in metres NAP.
     mount_height_nap_m: float | None = Field(default=None, ge=-20, le=50)
     sensor_depth_nap_m: float | None = Field(default=None, ge=-50, le=20)

@@ -1,5 +1,5 @@
 """Derived metrics: values that need a device's configuration, kept as metrics of their own so
-the raw value stays available and a config change can re-derive history (DESIGN.md step 6).
+the raw value stays available and a config change can re-derive history (docs/architecture.md step 6).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from meetnet.records import Reading
 
 
 def fill_percent(distance_m: float, bin_depth_m: float, full_distance_m: float) -> float:
-    """Fill level in % from an ultrasonic distance (DOMAIN.md, "Waste bins"):
+    """Fill level in % from an ultrasonic distance (docs/domain.md, "Waste bins"):
     ``clamp((D_empty - d) / (D_empty - d_full), 0, 1) * 100``."""
     span = bin_depth_m - full_distance_m
     if span <= 0:

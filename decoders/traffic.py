@@ -1,4 +1,4 @@
-"""Speed statistics from a radar counter's speed-class histogram (DOMAIN.md, "Zebra crossings").
+"""Speed statistics from a radar counter's speed-class histogram (docs/domain.md, "Zebra crossings").
 
 A radar traffic counter such as the Parametric TCR does not report single vehicles: per speed
 class it reports how many vehicles it counted and their average speed. The V85 (the speed that

@@ -1,4 +1,4 @@
-"""Network-server JSON -> `Uplink` / `DeviceEvent` (DESIGN.md, "The data path" step 3).
+"""Network-server JSON -> `Uplink` / `DeviceEvent` (docs/architecture.md, "The data path" step 3).
 
 The Things Stack v3: ``v3/{application_id}[@{tenant_id}]/devices/{device_id}/{up|join|...}``, the
 message layout of https://www.thethingsindustries.com/docs/integrations/data-formats/ .

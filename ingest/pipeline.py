@@ -1,4 +1,4 @@
-"""Uplink -> device lookup -> decode -> derive -> validate -> batch rows (DESIGN.md, steps 3-6).
+"""Uplink -> device lookup -> decode -> derive -> validate -> batch rows (docs/architecture.md, steps 3-6).
 
 The pipeline only builds rows; the subscriber stores a batch with `store.Writer` and acks its
 messages after the commit. Every refusal becomes a dead-letter row with the stage and reason, so

@@ -1,5 +1,5 @@
 """`meetnet reprocess`: re-derive readings after a decoder fix or a configuration change, and
-replay dead letters (DESIGN.md, "Bad input"). Both are idempotent: running them twice changes
+replay dead letters (docs/architecture.md, "Bad input"). Both are idempotent: running them twice changes
 nothing more."""
 
 from __future__ import annotations

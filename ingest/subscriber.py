@@ -1,4 +1,4 @@
-"""The MQTT subscriber: QoS 1, persistent session, manual ack after commit (DESIGN.md step 2).
+"""The MQTT subscriber: QoS 1, persistent session, manual ack after commit (docs/architecture.md step 2).
 
 Threads: paho's network loop only enqueues messages (cheap, so it keeps reading the socket);
 `Subscriber.run` takes them in batches (``batch_size`` or ``flush_interval_ms``) and ships them to
@@ -375,7 +375,7 @@ class Subscriber:
         metrics.BATCH_SECONDS.observe(done.seconds)
 
     def _connect_v5_or_fallback(self) -> None:
-        """Try MQTT 5; only if the broker refuses that protocol, use 3.1.1 (DESIGN.md step 2).
+        """Try MQTT 5; only if the broker refuses that protocol, use 3.1.1 (docs/architecture.md step 2).
 
         A broker that is merely unreachable is retried over MQTT 5 (paho reconnects with
         backoff): falling back on a timeout would cap batches at Mosquitto's 3.1.1 in-flight

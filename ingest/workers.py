@@ -1,4 +1,4 @@
-"""Several ingest processes on one MQTT shared subscription (DESIGN.md step 2: "Several ingest
+"""Several ingest processes on one MQTT shared subscription (docs/architecture.md step 2: "Several ingest
 workers share the load through $share/meetnet/...").
 
 One ingest uses about two cores (paho's process and its store process, `ingest.store_process`),

@@ -188,11 +188,12 @@ def run_demo(settings: Settings, *, duration_s: float | None = None, history_day
             broker = None
             if target is None:
                 stopper.phase = "starting the MQTT broker"
-                broker = start_broker(data / "mqtt", port=_port_or_free(1883))
+                broker = start_broker(data / "mqtt", port=_port_or_free(1883),
+                                      max_message_bytes=settings.max_message_bytes)
                 stack.callback(_step, stopper, "stopping the MQTT broker", broker.stop)
                 stopper.kills.append(lambda: broker.proc.kill() if broker else None)
                 target = MqttTarget(broker.url)
-                # amqtt speaks MQTT 3.1.1 only (DESIGN.md, "Subscribe").
+                # amqtt speaks MQTT 3.1.1 only (docs/architecture.md, "Subscribe").
                 protocol = "auto" if broker.kind == "mosquitto" else "3.1.1"
                 console.print(f"broker: {broker.kind} on {broker.url}")
             # 3. Registry

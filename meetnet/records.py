@@ -31,7 +31,7 @@ class Reading:
 
 @dataclass(frozen=True, slots=True)
 class Uplink:
-    """One LoRaWAN uplink as any network server delivers it (DESIGN.md, "The data path" step 3)."""
+    """One LoRaWAN uplink as any network server delivers it (docs/architecture.md, "The data path" step 3)."""
 
     dev_eui: str  # lowercase hex, 16 chars
     device_id: str  # the network server's id for the device

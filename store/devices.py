@@ -1,4 +1,4 @@
-"""The device registry: organisations, network applications and devices (DESIGN.md step 4)."""
+"""The device registry: organisations, network applications and devices (docs/architecture.md step 4)."""
 
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ def registered_euis(conn: psycopg.Connection[Any]) -> set[str]:
 def auto_register(conn: psycopg.Connection[Any], *, dev_eui: str, device_id: str, network: str,
                   application_id: str, model_key: str, use_case: str,
                   tenant_id: str | None = None) -> DeviceInfo | None:
-    """Register an unknown device to the organisation owning its application (DESIGN.md step 4).
+    """Register an unknown device to the organisation owning its application (docs/architecture.md step 4).
 
     Returns None when the application belongs to no organisation: then nobody can own the data
     and the uplink is dead-lettered instead. The device is bound to the network, application and

@@ -1,6 +1,6 @@
 """Named read queries with typed results: what the API and analytics ask of the database.
 
-Visibility is part of every query (DESIGN.md "who sees my data"): without an organisation only
+Visibility is part of every query (docs/architecture.md "who sees my data"): without an organisation only
 devices marked ``open`` are returned.
 """
 

@@ -1,5 +1,5 @@
 """The write path: one transaction per batch; rows go in with COPY, deduplicated on the dedup
-keys (DESIGN.md, step 7).
+keys (docs/architecture.md, step 7).
 
 COPY rather than executemany because it sends rows as one stream instead of one round trip per
 row (psycopg docs, "Using COPY TO and COPY FROM"). COPY cannot skip a row that is already

@@ -36,7 +36,7 @@ SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
 MOSQUITTO_CONF_PATH = ROOT / "deploy" / "mosquitto" / "mosquitto.conf"
 ACLFILE_TEXT = (ROOT / "deploy" / "mosquitto" / "aclfile").read_text(encoding="utf-8")
 
-#: The commands the compose services may run: `meetnet <words>` (DESIGN.md, "Running").
+#: The commands the compose services may run: `meetnet <words>` (docs/architecture.md, "Running").
 CLI_COMMANDS = {("migrate",), ("ingest",), ("api",), ("simulate",), ("demo",),
                 ("devices", "import"), ("dashboards", "push")}
 MEETNET_SERVICES = {"migrate", "ingest", "api", "simulator"}

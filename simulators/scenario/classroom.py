@@ -1,6 +1,6 @@
 """Three classrooms of one primary school (Meet de Klas) with Elsys ERS CO2 sensors.
 
-CO2 follows the well-mixed mass balance ``V dC/dt = E + Q (C_out - C)`` (DOMAIN.md,
+CO2 follows the well-mixed mass balance ``V dC/dt = E + Q (C_out - C)`` (docs/domain.md,
 "Classrooms"; Batterman 2017, doi 10.3390/ijerph14020145), solved exactly over one-minute
 sub-steps in which occupancy E and ventilation Q are constant:
 ``C(t + dt) = C_ss + (C - C_ss) exp(-Q dt / V)`` with ``C_ss = C_out + E / Q``. Water vapour
@@ -39,17 +39,17 @@ MODEL_KEY = "elsys/ers-co2"
 APPLICATION_ID = "meetnet-classroom"
 ORGANISATION = "obs-de-regenboog"
 ELSYS_OUI = "a81758"  # Elsys' DevEUI prefix (tests/vectors/envelopes/tts-v3-uplink-opensource-nodecoder.json)
-#: Five minutes: the ventilation estimate fits the CO2 decay over >= 20 min (DOMAIN.md), so it
+#: Five minutes: the ventilation estimate fits the CO2 decay over >= 20 min (docs/domain.md), so it
 #: needs several points in that window.
 INTERVAL_S = 300.0
 WARMUP_S = 2 * 86400.0  # far longer than the slowest time constant (night air change, ~5 h)
 SUBSTEP_S = 60.0
 
-OUTDOOR_CO2_PPM = 420.0  # DOMAIN.md, "Classrooms"
+OUTDOOR_CO2_PPM = 420.0  # docs/domain.md, "Classrooms"
 PPM = 1e6  # volume fraction -> ppm
 #: CO2 generation per person, m3/s, seated classroom activity: about 0.0030 L/s for a child of
 #: 6-11 and about 0.0052 L/s for an adult (order of magnitude of Persily & de Jonge 2017,
-#: Indoor Air 27:868, doi 10.1111/ina.12383; DOMAIN.md).
+#: Indoor Air 27:868, doi 10.1111/ina.12383; docs/domain.md).
 CO2_PER_CHILD_M3_S = 0.0030e-3
 CO2_PER_ADULT_M3_S = 0.0052e-3
 #: Water vapour given off per person, g/s (about 30 g/h for a seated child, 50 g/h for an adult;
@@ -117,7 +117,7 @@ class Room:
 
 
 # The Bouwbesluit asks 3.44 dm3/s per person in existing schools and 8.5 in new ones
-# (DOMAIN.md); 26 people need 0.089 resp. 0.22 m3/s.
+# (docs/domain.md); 26 people need 0.089 resp. 0.22 m3/s.
 ROOMS = (
     # Old wing, ventilated by grilles the teacher opens in the morning: well below the minimum.
     Room("lokaal-1", "OBS De Regenboog, lokaal 1 (groep 3)", 24, 165.0,

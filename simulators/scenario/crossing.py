@@ -1,5 +1,5 @@
 """A zebra crossing in Oegstgeest with two counters: an IMBuildings people counter for the
-pedestrians and a Parametric PCR2 radar for the traffic (DOMAIN.md, "Zebra crossings").
+pedestrians and a Parametric PCR2 radar for the traffic (docs/domain.md, "Zebra crossings").
 
 Arrivals are Poisson processes whose hourly rate follows a daily profile (weekday with school
 and commuter peaks, Saturday shopping, quiet Sunday); both devices report the count since their
@@ -37,8 +37,8 @@ PARAMETRIC_OUI = "70b3d5"  # an IEEE MA-S block prefix; assumed for the PCR2
 SITE_NAME = "Zebrapad Lange Voort, Oegstgeest"
 SITE_SLUG = "zebrapad-lange-voort"
 LAT, LON = 52.18225, 4.46830
-SPEED_LIMIT_KMH = 30.0  # VVN: passing speed at a zebra at most 30 km/h (DOMAIN.md)
-#: The PCR2 codec example configures UplinkInterval = 10 min (shared/vectors/devices/parametric-pcr2.json).
+SPEED_LIMIT_KMH = 30.0  # VVN: passing speed at a zebra at most 30 km/h (docs/domain.md)
+#: The PCR2 codec example configures UplinkInterval = 10 min (tests/vectors/devices/parametric-pcr2.json).
 TRAFFIC_INTERVAL_S = 600.0
 PEOPLE_INTERVAL_S = 900.0  # assumed configuration of the people counter
 
@@ -66,7 +66,7 @@ EVENING_PEAK = (15.0, 19.0)
 RAIN_THRESHOLD_MM_H = 0.3
 RAIN_PEDESTRIAN_FACTOR = 0.6
 #: People counter battery: fresh 3.0 V, assumed linear to 2.5 V over three years (the codec
-#: example in shared/vectors/devices/imbuildings-people-counter.json reads 2.56 V).
+#: example in tests/vectors/devices/imbuildings-people-counter.json reads 2.56 V).
 BATTERY_FRESH_V = 3.0
 BATTERY_DRAIN_V_PER_YEAR = 0.5 / 3
 BATTERY_EMPTY_V = 2.2

@@ -4,12 +4,12 @@ Physics: refuse arrives at a rate set by the bin's street (busier streets fill f
 hour of the week (shopping hours, Friday and Saturday nights), in lumps. A bin is emptied on
 its collection round, or when the sensor shows it above ``EMPTY_TRIGGER`` and the beheer team
 responds (daytime, not on Sunday). The uplink after an emptying carries tilt = 1 (the lid tilts
-when the truck lifts the bin) and a near-empty distance: DOMAIN.md, "Waste bins": "Emptied: tilt
+when the truck lifts the bin) and a near-empty distance: docs/domain.md, "Waste bins": "Emptied: tilt
 event or a drop of >= 30 points".
 
 The sensor reports the distance from the lid to the refuse: ``distance = bin_depth -
 fill * (bin_depth - full_distance)`` plus noise, so meetnet's fill %
-``(D_empty - d) / (D_empty - d_full)`` (DOMAIN.md) recovers ``fill``.
+``(D_empty - d) / (D_empty - d_full)`` (docs/domain.md) recovers ``fill``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ MODEL_KEY = "milesight-iot/em310-udl"
 APPLICATION_ID = "meetnet-waste"
 ORGANISATION = "gemeente-leiden"
 MILESIGHT_OUI = "24e124"  # Milesight's DevEUI prefix (see tests/vectors/envelopes/tts-v3-uplink.json)
-#: Hourly readings, as in Rotterdam's sensor roll-out (DOMAIN.md, "Waste bins").
+#: Hourly readings, as in Rotterdam's sensor roll-out (docs/domain.md, "Waste bins").
 INTERVAL_S = 3600.0
 #: Longer than a week, so every bin has been collected once before the first uplink and its
 #: fill no longer depends on the arbitrary starting value.
@@ -43,7 +43,7 @@ WARMUP_S = 8 * SECONDS_PER_DAY
 INITIAL_FILL = 0.5
 
 #: Emptied on demand above this fill fraction; the brief's "> ~85 %" rule, a little above the
-#: 80 % forecast threshold of Rotterdam's routing rule (DOMAIN.md).
+#: 80 % forecast threshold of Rotterdam's routing rule (docs/domain.md).
 EMPTY_TRIGGER = 0.85
 #: Chance per hourly step that the team empties a bin above the trigger: mean response ~2 h.
 P_RESPOND_PER_STEP = 0.5

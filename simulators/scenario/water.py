@@ -1,8 +1,8 @@
 """Water level in Rijnland's boezem at three places, measured by Milesight EM500-SWL submerged
-pressure sensors (DOMAIN.md, "Water level").
+pressure sensors (docs/domain.md, "Water level").
 
 The boezem is held at its target level, -0.61 m NAP in summer and -0.64 m NAP in winter
-(DOMAIN.md), by the big pumping stations. Rain raises it twice over: directly (on the water
+(docs/domain.md), by the big pumping stations. Rain raises it twice over: directly (on the water
 and, through Leiden's paved surface, within the hour) and later, when the polders pump their
 excess into it. A reservoir model:
 
@@ -13,7 +13,7 @@ excess into it. A reservoir model:
 
 Each place adds its own offset (the level slopes towards the outlet at Katwijk) and wind set-up.
 The submerged sensor at ``sensor_depth_nap_m`` reports the water above it:
-``water_depth = level - sensor_depth_nap`` (DOMAIN.md: ``level = sensor_depth_NAP + depth``).
+``water_depth = level - sensor_depth_nap`` (docs/domain.md: ``level = sensor_depth_NAP + depth``).
 The figures are plausible magnitudes for the Rijnland boezem, not a calibrated model.
 """
 
@@ -40,12 +40,12 @@ MODEL_KEY = "milesight-iot/em500-swl"
 APPLICATION_ID = "meetnet-water"
 ORGANISATION = "hoogheemraadschap-rijnland"
 MILESIGHT_OUI = "24e124"
-#: Ten minutes: the rate-of-rise alarm (5 cm/h, DOMAIN.md) needs several readings per hour.
+#: Ten minutes: the rate-of-rise alarm (5 cm/h, docs/domain.md) needs several readings per hour.
 INTERVAL_S = 600.0
 #: Two weeks: much longer than the boezem's and the polders' memory (a day or two).
 WARMUP_S = 14 * SECONDS_PER_DAY
 
-SUMMER_TARGET_NAP_M = -0.61  # DOMAIN.md
+SUMMER_TARGET_NAP_M = -0.61  # docs/domain.md
 WINTER_TARGET_NAP_M = -0.64
 #: Switch dates between winter and summer level are set in the peilbesluit; assumed here.
 SUMMER_FROM = (4, 1)  # (month, day)

@@ -1,4 +1,4 @@
--- meetnet schema, first version (DESIGN.md "Storage"). Idempotent: every statement can run twice.
+-- meetnet schema, first version (docs/architecture.md "Storage"). Idempotent: every statement can run twice.
 
 CREATE TABLE IF NOT EXISTS organisations (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -1,4 +1,4 @@
-"""Derived metrics (decoders/derive.py, DOMAIN.md "Waste bins" and "Water level"): fill level from
+"""Derived metrics (decoders/derive.py, docs/domain.md "Waste bins" and "Water level"): fill level from
 distance and bin depth, water level in m NAP from a down-looking sensor's mount height or a
 submerged sensor's own height, and calibration applied before both."""
 

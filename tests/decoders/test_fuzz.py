@@ -1,4 +1,4 @@
-"""Any bytes on any port give readings or a DecodeError, never another exception (DESIGN.md,
+"""Any bytes on any port give readings or a DecodeError, never another exception (docs/architecture.md,
 "Tests"). The decoders are called directly, without the defence-in-depth wrapper in
 ``decoders.decode``, so a decoder that leaks an IndexError or struct.error fails here."""
 

@@ -1,6 +1,6 @@
 """Every registered model decodes its vendor's examples to the readings derived by hand in the
 vector file (tests/vectors/devices/<file>, "readings"), and the registry and the vector files
-match one to one (STYLE.md, "Habits": a model without vectors or a file without a model fails).
+match one to one (docs/architecture.md, "Habits": a model without vectors or a file without a model fails).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Acks reach the broker: what a subscriber committed and acked is never delivered again to the
-same session (DESIGN.md step 2). Both the session's successor and the broker's own bookkeeping are
+same session (docs/architecture.md step 2). Both the session's successor and the broker's own bookkeeping are
 checked, so a malformed or missing PUBACK cannot hide behind the dedup keys."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Kill the ingest process with SIGKILL mid-stream, restart it: nothing lost, nothing doubled
-(DESIGN.md step 2: ack only after commit; the broker redelivers what was not acked)."""
+(docs/architecture.md step 2: ack only after commit; the broker redelivers what was not acked)."""
 
 from __future__ import annotations
 

@@ -239,7 +239,7 @@ def test_crossing_busier_at_rush_hour_than_at_night(week: list[SimUplink]) -> No
                                          datetime(2025, 7, 1, tzinfo=UTC)],
                          ids=["winter", "summer"])
 def test_water_level_stays_near_the_boezem_target(month_start: datetime) -> None:
-    target = -0.64 if month_start.month == 1 else -0.61  # DOMAIN.md, Rijnland boezem
+    target = -0.64 if month_start.month == 1 else -0.61  # docs/domain.md, Rijnland boezem
     scenario = Scenario(water_module.models(SEED, Weather(SEED)), month_start)
     levels: dict[str, list[float]] = defaultdict(list)
     for u in scenario.uplinks(month_start + timedelta(days=30)):
