@@ -77,7 +77,11 @@ def pending_dead_letters(conn: psycopg.Connection[Any], stage: str | None) -> li
     with conn.cursor(row_factory=class_row(DeadLetter)) as cur:
         return cur.execute(
             """SELECT id, stage, topic, payload FROM dead_letters
-               WHERE reprocessed_at IS NULL AND (%s::text IS NULL OR stage = %s) ORDER BY id""",
+               WHERE reprocessed_at IS NULL AND (%s::text IS NULL OR stage = %s)
+                 -- a message cut to its first 64 KiB cannot be replayed: only its
+                 -- network server still has it whole
+                 AND (payload_length IS NULL OR payload_length = length(payload))
+               ORDER BY id""",
             (stage, stage),
         ).fetchall()
 

@@ -251,3 +251,37 @@ def test_hostile_messages_end_as_uplinks_or_dead_letters_and_ingest_stays_up(
         sub.stop()
         thread.join(30)
     assert not thread.is_alive()
+
+
+def test_an_application_mismatch_through_the_broker_is_a_lookup_dead_letter(
+        db: str, mosquitto: BrokerServer) -> None:
+    """A client publishing under one application's topic for another application's device, and
+    one naming a registered device from the wrong application: neither writes a reading."""
+    _setup(db)
+    sub = Subscriber(settings_for(db, mosquitto, batch_size=10, flush_interval_ms=20), db)
+    thread = threading.Thread(target=sub.run, daemon=True)
+    thread.start()
+    pub = Publisher(mosquitto)
+    try:
+        assert sub.subscribed.wait(20)
+        port, frame = ENCODERS[BIN.model_key]({"distance": 0.5, "battery": 80, "tilt": 0})
+        doc = tts_message(BIN, port, frame, 1, T1)
+        # The topic of another application, the body of ours.
+        pub.send(tts_topic(SimDevice(**{**BIN.__dict__, "application_id": "intruder"})),
+                 json.dumps(doc).encode())
+        # Topic and body agree, but the registry says the device lives in meetnet-waste.
+        other = SimDevice(**{**BIN.__dict__, "application_id": "intruder"})
+        pub.send(tts_topic(other), json.dumps(tts_message(other, port, frame, 2, T1)).encode())
+        for topic, payload in _valid(1, 0):
+            pub.send(topic, payload)
+        wait_for(lambda: sub.stats.messages >= 3, timeout=30)
+        with psycopg.connect(db) as conn:
+            dead = conn.execute("SELECT stage, reason FROM dead_letters ORDER BY id").fetchall()
+            f_cnts = [r[0] for r in conn.execute("SELECT f_cnt FROM uplinks")]
+        assert [d[0] for d in dead] == ["lookup", "lookup"]
+        assert all("mismatch" in d[1] and "intruder" in d[1] for d in dead), dead
+        assert f_cnts == [2_000_000]  # only the valid one
+    finally:
+        pub.close()
+        sub.stop()
+        thread.join(30)

@@ -80,7 +80,9 @@ def test_dead_letters_replay_after_registration(db: str, monkeypatch: pytest.Mon
     topic, body = tts_uplink(BIN, port, payload, f_cnt=1, received_at=T0)
     doc = json.loads(body)
     doc["uplink_message"].pop("version_ids")  # nothing to auto-register it by
-    _ingest(db, [(topic, json.dumps(doc).encode()), ("v3/x/devices/y/up", b"garbage")])
+    # The oversize message is kept cut to 64 KiB: it cannot be replayed, and is not tried.
+    _ingest(db, [(topic, json.dumps(doc).encode()), ("v3/x/devices/y/up", b"garbage"),
+                 ("v3/x/devices/y/up", b" " * 70_000)])
     with psycopg.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM readings").fetchone() == (0,)
         registry.upsert_device(conn, registry.NewDevice(
@@ -94,3 +96,6 @@ def test_dead_letters_replay_after_registration(db: str, monkeypatch: pytest.Mon
         assert conn.execute("SELECT count(*) FROM readings").fetchone() == (3,)
         assert conn.execute("SELECT count(*) FROM dead_letters WHERE reprocessed_at IS NOT NULL"
                             ).fetchone() == (1,)
+        (reason,) = conn.execute("SELECT reason FROM dead_letters WHERE payload_length > 65536"
+                                 ).fetchone() or ("",)
+        assert "larger than the limit" in reason
