@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
+import psycopg
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -43,6 +44,7 @@ from ingest.heartbeat import Heartbeat
 from ingest.pipeline import IngestLimits
 from ingest.store_process import StoreProcess
 from meetnet.settings import MqttTarget, Settings
+from store import status
 
 log = logging.getLogger(__name__)
 
@@ -269,6 +271,10 @@ class Subscriber:
         (`ingest.store_process`), which builds the rows and commits them; its commit reports
         arrive on a listener thread, which acks the batch's messages. Only then.
         """
+        # Before our own heartbeat rewrites the row: did this client id ingest recently enough
+        # that the broker should still hold its session? Then a CONNACK without one, even the
+        # first, means the broker lost it.
+        self._had_session = self._session_expected()
         heartbeat = None
         if self.heartbeat_s > 0:
             heartbeat = Heartbeat(self.dsn, self.settings.mqtt_client_id, self._status,
@@ -285,6 +291,14 @@ class Subscriber:
                 # Best effort, and short: with the database down it cannot be written anyway.
                 heartbeat.stop(final, timeout=1.0)
         return self.stats
+
+    def _session_expected(self) -> bool:
+        try:
+            with psycopg.connect(self.dsn, connect_timeout=2) as conn:
+                age = status.seconds_since_seen(conn, self.settings.mqtt_client_id)
+        except psycopg.Error:
+            return False  # best effort: the store process reports a database that is down
+        return age is not None and age < self.settings.mqtt_session_expiry_s
 
     def _run(self) -> None:
         self.store = store = StoreProcess(self.dsn, self._committed,

@@ -79,3 +79,12 @@ def beat(conn: psycopg.Connection, client_id: str, host: str, pid: int, state: s
 def read(conn: psycopg.Connection, limit: int = 50) -> list[IngestStatus]:
     """The ingests that wrote a heartbeat, freshest first."""
     return [IngestStatus(*row) for row in conn.execute(_READ, {"limit": limit}).fetchall()]
+
+
+def seconds_since_seen(conn: psycopg.Connection, client_id: str) -> float | None:
+    """How long ago the ingest with this MQTT client id last wrote its heartbeat (database
+    clock), or None if it never did: tells a starting ingest whether the broker should still
+    hold a session for it."""
+    row = conn.execute("SELECT extract(epoch FROM now() - heartbeat_at)::float8 FROM ingest_status"
+                       " WHERE client_id = %s", (client_id,)).fetchone()
+    return None if row is None or row[0] is None else float(row[0])

@@ -311,3 +311,32 @@ def test_a_lost_session_on_reconnect_is_a_warning_and_a_metric(
     finally:
         sub.stop()
         thread.join(15)
+
+
+def test_a_session_lost_while_ingest_was_away_is_a_warning_on_its_first_connect(
+        db: str, mosquitto: BrokerServer, caplog: pytest.LogCaptureFixture) -> None:
+    """The heartbeat row says this client id ingested a moment ago, so the broker should hold its
+    session; a broker that lost it while ingest was stopped is reported on the first CONNACK."""
+    settings = settings_for(db, mosquitto)
+
+    def run_once() -> Subscriber:
+        sub = Subscriber(settings, db)
+        thread = threading.Thread(target=sub.run, daemon=True)
+        thread.start()
+        assert sub.subscribed.wait(30)
+        assert sub.heartbeat is not None and sub.heartbeat.written.wait(10)
+        sub.stop()
+        thread.join(15)
+        return sub
+
+    lost_before = _metric("meetnet_ingest_session_lost_total")
+    run_once()
+    assert _metric("meetnet_ingest_session_lost_total") == lost_before  # first run: nothing kept
+    mosquitto.stop()
+    for db_file in Path(mosquitto.conf.parent, "mosquitto").glob("mosquitto.db*"):
+        db_file.unlink()
+    mosquitto.restart()
+    with caplog.at_level("WARNING", logger="ingest.subscriber"):
+        run_once()
+    assert _metric("meetnet_ingest_session_lost_total") == lost_before + 1
+    assert any("did not keep our session" in r.getMessage() for r in caplog.records)
