@@ -145,7 +145,7 @@ class Subscriber:
         if self.target.username:
             client.username_pw_set(self.target.username, self.target.password)
         if self.target.tls:
-            client.tls_set()
+            client.tls_set(ca_certs=self.target.ca_file)
         client.reconnect_delay_set(min_delay=1, max_delay=int(_RETRY_MAX_S))
         # Over 3.1.1 the broker's own in-flight cap applies; this is our side's receive window.
         client.max_inflight_messages_set(self.settings.receive_maximum)

@@ -37,6 +37,9 @@ class MqttTarget:
         self.port = parts.port or (8883 if self.tls else 1883)
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
+        #: CA certificate(s) to verify the broker with (MEETNET_MQTT_CA_FILE); None: the
+        #: system's CAs.
+        self.ca_file: str | None = None
 
     def __repr__(self) -> str:  # never show the password
         return f"MqttTarget({self.host}:{self.port}, user={self.username!r}, tls={self.tls})"
@@ -63,6 +66,12 @@ class Settings(BaseSettings):
     mqtt_topics: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_TOPICS),
         description="Topics to subscribe to, comma-separated.",
+    )
+    mqtt_ca_file: Path | None = Field(
+        default=None,
+        description="With mqtts://: the CA certificate (PEM) that signed the broker's certificate, "
+        "e.g. a self-signed one (deploy/mosquitto/conf.d/tls.conf.example). Unset: the system's "
+        "CAs.",
     )
     mqtt_client_id: str = Field(
         default="meetnet-ingest",
@@ -138,6 +147,8 @@ class Settings(BaseSettings):
             target.username = self.mqtt_username
         if self.mqtt_password is not None:
             target.password = self.mqtt_password.get_secret_value()
+        if self.mqtt_ca_file is not None:
+            target.ca_file = str(self.mqtt_ca_file)
         return target
 
     def database_dsn(self) -> str | None:

@@ -80,7 +80,7 @@ class Publisher:
         if target.username is not None:
             self._client.username_pw_set(target.username, target.password)
         if target.tls:
-            self._client.tls_set()
+            self._client.tls_set(ca_certs=target.ca_file)
         self._client.max_inflight_messages_set(window)
         self._client.reconnect_delay_set(*RECONNECT_DELAY_S)
         self._client.on_connect = self._on_connect

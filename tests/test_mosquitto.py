@@ -26,7 +26,7 @@ from mosquitto_shipped import INGEST, SIMULATOR, ShippedBroker, needs_mosquitto,
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from meetnet.runtime import BrokerServer, mqtt_max_packet_size, start_broker
-from meetnet.settings import MqttTarget
+from meetnet.settings import MqttTarget, Settings
 from simulators.publisher import Publisher
 from simulators.scenario import classroom, crossing, waste, water
 from simulators.scenario.leiden import scenario_devices
@@ -324,6 +324,21 @@ def test_tls_listener_example() -> None:
                                         ["v3/other-app@ttn/devices/bin-1/up"],
                                         ["v3/meetnet-waste@ttn/devices/bin-1/up"], tls_ca=ca)
             assert got == ["v3/meetnet-waste@ttn/devices/bin-1/up"]
+        finally:
+            reader.close()
+        # meetnet's own clients verify a self-signed broker with MEETNET_MQTT_CA_FILE.
+        reader = Client(broker.tls_port, INGEST, tls_ca=ca)
+        try:
+            reader.subscribe("v3/+/devices/+/+")
+            url = (f"mqtts://{BRIDGE[0].replace('@', '%40')}:{BRIDGE[1]}"
+                   f"@127.0.0.1:{broker.tls_port}")
+            settings = Settings(mqtt_url=url, mqtt_ca_file=ca)  # type: ignore[arg-type]
+            target = settings.mqtt_target()
+            assert target is not None and target.tls and target.ca_file == str(ca)
+            with Publisher(target) as publisher:
+                publisher.publish("v3/meetnet-waste@ttn/devices/bin-2/up", b"over tls")
+            assert reader.messages.get(timeout=TIMEOUT_S) == (
+                "v3/meetnet-waste@ttn/devices/bin-2/up", b"over tls")
         finally:
             reader.close()
         # Anonymous and plain-text clients get nothing there.
