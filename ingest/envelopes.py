@@ -83,11 +83,24 @@ def parse_time(value: object) -> datetime:
     return ts.astimezone(UTC)
 
 
+#: (skew, now + skew) as last computed: the bound only grows with time, so an old one is
+#: stricter, and it is computed again only when a timestamp passes it (not once per message).
+_latest: tuple[timedelta, datetime] = (timedelta(0), EARLIEST)
+
+
 def _received_at(value: object, what: str, max_future: timedelta) -> datetime:
+    global _latest
     ts = parse_time(value)
-    if ts < EARLIEST or ts > datetime.now(UTC) + max_future:
+    if ts < EARLIEST:
         raise EnvelopeError(f"{what} out of range ({EARLIEST:%Y-%m-%d} .. now + "
-                            f"{max_future.total_seconds():g} s): {value!r}")
+                            f"{max_future.total_seconds():g} s): {_short(value)}")
+    skew, bound = _latest
+    if ts > bound or skew != max_future:
+        bound = datetime.now(UTC) + max_future
+        _latest = (max_future, bound)
+        if ts > bound:
+            raise EnvelopeError(f"{what} out of range ({EARLIEST:%Y-%m-%d} .. now + "
+                                f"{max_future.total_seconds():g} s): {_short(value)}")
     return ts
 
 
@@ -110,7 +123,10 @@ def _short(value: object, limit: int = 80) -> str:
 
 def _ident(value: object, what: str) -> str | None:
     """An identifier from the message body: None when absent, else a short printable string."""
-    if value is None or value == "":
+    if type(value) is str and len(value) <= _IDENT_MAX and value.isprintable():
+        return value or None  # the usual case, in C: no control characters (nor other
+        # non-printables, which the regex below then judges)
+    if value is None:
         return None
     if not isinstance(value, str) or len(value) > _IDENT_MAX or _CONTROL.search(value):
         raise EnvelopeError(f"{what} is not an identifier (a printable string of at most "
@@ -192,13 +208,21 @@ def _best_radio(rx: object, rssi_key: str, snr_key: str, what: str
         raise EnvelopeError(f"{what} lists {len(rx)} gateways (at most {GATEWAYS_MAX})")
     best_rssi: float | None = None
     best_snr: float | None = None
+    rssi_low, rssi_high = RSSI_RANGE
+    snr_low, snr_high = SNR_RANGE
     for gw in rx:
-        if isinstance(gw, dict):
-            rssi = _radio(gw.get(rssi_key), f"{what}.{rssi_key}", RSSI_RANGE)
-            snr = _radio(gw.get(snr_key), f"{what}.{snr_key}", SNR_RANGE)
+        if type(gw) is dict:
+            rssi, snr = gw.get(rssi_key), gw.get(snr_key)
+            # Inline for the usual case (plausible numbers: this runs for every gateway of
+            # every uplink); anything else takes the checks with reasons.
+            if not ((type(rssi) is int or type(rssi) is float) and rssi_low <= rssi <= rssi_high):
+                rssi = _radio(rssi, f"{what}.{rssi_key}", RSSI_RANGE)
+            if not ((type(snr) is int or type(snr) is float) and snr_low <= snr <= snr_high):
+                snr = _radio(snr, f"{what}.{snr_key}", SNR_RANGE)
             if rssi is not None and (best_rssi is None or rssi > best_rssi):
                 best_rssi, best_snr = rssi, snr
-    return best_rssi, best_snr, len(rx)
+    return (None if best_rssi is None else float(best_rssi),
+            None if best_snr is None else float(best_snr), len(rx))
 
 
 #: Default for how far in the future a received_at may lie (MEETNET_CLOCK_SKEW_S).
