@@ -14,7 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import paho.mqtt.client as mqtt
 import uvicorn
+from paho.mqtt.enums import CallbackAPIVersion
 
 from meetnet.runtime import BrokerServer, free_port
 from meetnet.settings import Settings
@@ -72,3 +74,20 @@ def wait_for(predicate: Callable[[], object], timeout: float = 30.0,
                 return
         time.sleep(interval)
     raise TimeoutError(f"condition not met within {timeout} s")
+
+
+class MqttPublisher:
+    """A plain paho client that publishes at QoS 1 and waits for each PUBACK, so a test knows
+    the broker has the message before it looks for it."""
+
+    def __init__(self, broker: BrokerServer, client_id: str = "test-publisher") -> None:
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        self.client.connect(broker.host, broker.port)
+        self.client.loop_start()
+
+    def send(self, topic: str, payload: bytes) -> None:
+        self.client.publish(topic, payload, qos=1).wait_for_publish(10)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()

@@ -14,11 +14,9 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import psycopg
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from paho.mqtt.enums import CallbackAPIVersion
 
 from ingest import Subscriber
 from ingest.envelopes import EnvelopeError, Ignored, parse
@@ -30,7 +28,7 @@ from simulators.scenario.base import SimDevice
 from simulators.tts import tts_message, tts_topic
 from store import devices as registry
 from store.codecs import upsert_codec
-from support import settings_for, wait_for
+from support import MqttPublisher, settings_for, wait_for
 
 T0 = datetime(2026, 11, 4, tzinfo=UTC)
 T1 = datetime(2026, 11, 5, tzinfo=UTC)
@@ -145,20 +143,6 @@ def build(recipe: tuple[Any, ...]) -> tuple[str, bytes]:
     return topic, body
 
 
-class Publisher:
-    def __init__(self, broker: BrokerServer) -> None:
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="hostile-publisher")
-        self.client.connect(broker.host, broker.port)
-        self.client.loop_start()
-
-    def send(self, topic: str, payload: bytes) -> None:
-        self.client.publish(topic, payload, qos=1).wait_for_publish(10)
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-
 def _setup(db: str) -> None:
     with psycopg.connect(db) as conn:
         for d in (BIN, PROTO):
@@ -221,7 +205,7 @@ def test_hostile_messages_end_as_uplinks_or_dead_letters_and_ingest_stays_up(
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    pub = Publisher(mosquitto)
+    pub = MqttPublisher(mosquitto, "hostile-publisher")
     try:
         assert sub.subscribed.wait(20), "ingest did not subscribe"
         for topic, payload in messages:
@@ -261,7 +245,7 @@ def test_an_application_mismatch_through_the_broker_is_a_lookup_dead_letter(
     sub = Subscriber(settings_for(db, mosquitto, batch_size=10, flush_interval_ms=20), db)
     thread = threading.Thread(target=sub.run, daemon=True)
     thread.start()
-    pub = Publisher(mosquitto)
+    pub = MqttPublisher(mosquitto, "hostile-publisher")
     try:
         assert sub.subscribed.wait(20)
         port, frame = ENCODERS[BIN.model_key]({"distance": 0.5, "battery": 80, "tilt": 0})

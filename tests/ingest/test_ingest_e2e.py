@@ -10,10 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import paho.mqtt.client as mqtt
 import psycopg
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 from prometheus_client import REGISTRY
 
 import decoders
@@ -25,7 +23,7 @@ from simulators.encoders import ENCODERS
 from simulators.scenario.base import SimDevice
 from simulators.tts import tts_uplink
 from store import devices as registry
-from support import LiveServer, settings_for, wait_for
+from support import LiveServer, MqttPublisher, settings_for, wait_for
 
 T0 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 
@@ -42,22 +40,8 @@ STRANGER = SimDevice(
 )
 
 
-class Publisher:
-    def __init__(self, broker: BrokerServer) -> None:
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-publisher")
-        self.client.connect(broker.host, broker.port)
-        self.client.loop_start()
-
-    def send(self, topic: str, payload: bytes) -> None:
-        self.client.publish(topic, payload, qos=1).wait_for_publish(10)
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-
 @pytest.fixture
-def running(db: str, own_broker: BrokerServer) -> Iterator[tuple[Subscriber, Publisher]]:
+def running(db: str, own_broker: BrokerServer) -> Iterator[tuple[Subscriber, MqttPublisher]]:
     with psycopg.connect(db) as conn:
         registry.upsert_device(conn, registry.NewDevice(
             dev_eui=BIN.dev_eui, organisation=BIN.organisation, model_key=BIN.model_key,
@@ -68,7 +52,7 @@ def running(db: str, own_broker: BrokerServer) -> Iterator[tuple[Subscriber, Pub
     thread = threading.Thread(target=sub.run, daemon=True)
     thread.start()
     assert sub.subscribed.wait(20), "subscriber did not subscribe"
-    pub = Publisher(own_broker)
+    pub = MqttPublisher(own_broker)
     yield sub, pub
     pub.close()
     sub.stop()
@@ -86,7 +70,7 @@ def _sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def test_duplicates_malformed_and_unknown(running: tuple[Subscriber, Publisher], db: str) -> None:
+def test_duplicates_malformed_and_unknown(running: tuple[Subscriber, MqttPublisher], db: str) -> None:
     sub, pub = running
     before = {stage: _sample("meetnet_ingest_dead_letters_total", stage=stage)
               for stage in ("parse", "lookup", "decode")}
@@ -154,7 +138,7 @@ def test_duplicates_malformed_and_unknown(running: tuple[Subscriber, Publisher],
                        params={"metric": "co2"}).status_code == 404
 
 
-def test_auto_registration_from_version_ids(running: tuple[Subscriber, Publisher],
+def test_auto_registration_from_version_ids(running: tuple[Subscriber, MqttPublisher],
                                             db: str) -> None:
     sub, pub = running
     with psycopg.connect(db) as conn:
@@ -181,7 +165,7 @@ def test_api_health(api: httpx.Client) -> None:
     assert r.headers["content-type"].startswith("application/problem+json")
 
 
-def test_every_model_by_hand_reaches_the_api(running: tuple[Subscriber, Publisher],
+def test_every_model_by_hand_reaches_the_api(running: tuple[Subscriber, MqttPublisher],
                                              db: str) -> None:
     """Acceptance: a TTS v3 uplink of each implemented device, published by hand, appears in
     the API with the vendor example's values (auto-registered through its version_ids)."""
@@ -209,7 +193,7 @@ def test_every_model_by_hand_reaches_the_api(running: tuple[Subscriber, Publishe
         assert got == pytest.approx(readings), latest[eui]["model_key"]
 
 
-def test_passthrough_uses_the_network_servers_values(running: tuple[Subscriber, Publisher],
+def test_passthrough_uses_the_network_servers_values(running: tuple[Subscriber, MqttPublisher],
                                                      db: str) -> None:
     """A device registered as "meetnet/passthrough" with a field map: the TTS example's own
     decoded_payload (distance in mm) becomes catalog readings, and the bin depth derives fill."""
