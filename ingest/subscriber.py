@@ -48,6 +48,22 @@ from store import status
 
 log = logging.getLogger(__name__)
 
+
+class _PahoNoise(logging.Filter):
+    """paho's network thread logs "Client is not connected" at ERROR when it runs once more
+    after a disconnect (every clean stop does): nothing is wrong, so it is a DEBUG line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and str(record.msg).startswith(
+                "Client is not connected"):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return _paho_log.isEnabledFor(logging.DEBUG)
+        return True
+
+
+_paho_log = logging.getLogger("ingest.paho")
+_paho_log.addFilter(_PahoNoise())
+
 _RETRY_MAX_S = 30.0
 _CONNACK_WAIT_S = 3.0
 _POLL_S = 0.002
@@ -153,7 +169,7 @@ class Subscriber:
         # An exception in one of our callbacks must not end paho's network thread (and with it
         # all ingest): paho logs it through the logger below and carries on.
         client.suppress_exceptions = True
-        client.enable_logger(logging.getLogger("ingest.paho"))
+        client.enable_logger(_paho_log)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message

