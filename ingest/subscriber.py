@@ -32,7 +32,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import psycopg
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -84,11 +84,44 @@ PACKET_HEADROOM = 4096
 #: reason code and properties may be left out when the reason is Success).
 _PUBACK = struct.Struct("!BBH")
 _PUBACK_TYPE = 0x40
+#: Packets paho's network thread reads per wake-up (see `_Client.loop_read`).
+READ_BURST = 256
 
 
 #: One received message: (connection generation, packet id, QoS, topic, payload). A plain tuple,
 #: not a NamedTuple: paho's thread builds one per message, and a tuple display is built in C.
 _Msg = tuple[int, int, int, str, bytes]
+
+
+class _Client(mqtt.Client):
+    """paho's client, reading every packet that has arrived per wake-up instead of one.
+
+    paho 2.x's `loop_read` reads one packet per call unless QoS 2 flows are in flight, so its
+    network thread runs select(), the keepalive check and the rest of its loop once for every
+    QoS 1 message: about a fifth of that thread's samples at full rate (py-spy, bench/ingest.py).
+    Here the loop reads on until the socket has nothing more (paho's own stop condition,
+    ``MQTT_ERR_AGAIN``), at most `READ_BURST` packets, then does its writes (the PUBACKs) and
+    checks as before. Measured on 2 vCPUs: 2-6 us less CPU per message in the receiving
+    process (of ~45-60), and bench/ingest.py's median ratio 0.74 -> 0.80 over 12 alternating
+    runs each. It uses paho's per-packet reader, which is not public API; without it, paho's
+    own `loop_read` runs.
+    """
+
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        read = getattr(self, "_packet_read", None)
+        handle = getattr(self, "_loop_rc_handle", None)
+        if read is None or handle is None or not hasattr(self, "_sock"):
+            return super().loop_read(max_packets)
+        for _ in range(max(max_packets, READ_BURST)):
+            if self._sock is None:
+                return MQTTErrorCode.MQTT_ERR_NO_CONN
+            rc: MQTTErrorCode = read()
+            if rc > 0:
+                result: MQTTErrorCode = handle(rc)
+                return result
+            if rc == MQTTErrorCode.MQTT_ERR_AGAIN:
+                break
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
 
 
 class IngestError(RuntimeError):
@@ -156,8 +189,8 @@ class Subscriber:
         kwargs: dict[str, Any] = {}
         if not self._v5:
             kwargs["clean_session"] = False
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.settings.mqtt_client_id,
-                             protocol=proto, manual_ack=True, **kwargs)
+        client = _Client(CallbackAPIVersion.VERSION2, client_id=self.settings.mqtt_client_id,
+                         protocol=proto, manual_ack=True, **kwargs)
         if self.target.username:
             client.username_pw_set(self.target.username, self.target.password)
         if self.target.tls:
