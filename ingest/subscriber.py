@@ -124,6 +124,36 @@ class _Client(mqtt.Client):
         return MQTTErrorCode.MQTT_ERR_SUCCESS
 
 
+    def _handle_publish(self) -> MQTTErrorCode:
+        """An MQTT 5 QoS 1 PUBLISH without properties, as network servers' uplinks arrive: the
+        message is built here without paho's `Properties` object, which paho builds for every
+        MQTT 5 PUBLISH, properties or not, at ~19 us each on a 2-vCPU VM (measured with
+        timeit) against ~45-60 us for everything else this process does per message.
+
+        Layout (MQTT 5.0 section 3.3.2): topic (2-byte length + bytes), packet id (2 bytes,
+        QoS > 0), property length (variable byte integer: one 0x00 byte when there are none),
+        payload. Anything else (properties, QoS 0 or 2, automatic acks, MQTT 3.1.1) is paho's.
+        """
+        packet = getattr(self, "_in_packet", {}).get("packet")
+        header = getattr(self, "_in_packet", {}).get("command", 0)
+        if (packet is None or (header & 0x06) >> 1 != 1 or not getattr(self, "_manual_ack", False)
+                or self.protocol != MQTTProtocolVersion.MQTTv5):
+            return super()._handle_publish()
+        at = 2 + ((packet[0] << 8) | packet[1])  # after the topic
+        if len(packet) < at + 3 or packet[at + 2] != 0:  # no packet id, or properties
+            return super()._handle_publish()
+        message = mqtt.MQTTMessage(mid=(packet[at] << 8) | packet[at + 1],
+                                   topic=bytes(packet[2:at]))
+        message.qos = 1
+        message.dup = bool(header & 0x08)
+        message.retain = bool(header & 0x01)
+        message.payload = bytes(packet[at + 3:])
+        message.timestamp = mqtt.time_func()
+        # paho's own hand-over to on_message (and, with manual acks, no PUBACK here).
+        self._handle_on_message(message)
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+
 class IngestError(RuntimeError):
     """Ingest stopped because storing failed (its store process died or could not start);
     unacked messages stay with the broker. `meetnet ingest` exits non-zero on it."""
