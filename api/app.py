@@ -6,7 +6,11 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import swagger_ui_bundle
 from fastapi import FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from psycopg_pool import ConnectionPool
 
@@ -14,6 +18,9 @@ from api import problems
 from api.routes import classrooms, devices, health, latest
 from meetnet import __version__
 from meetnet.settings import Settings
+
+#: Where Swagger UI's own files (from the swagger-ui-bundle wheel) are served.
+SWAGGER_UI = "/static/swagger-ui"
 
 REQUESTS = Counter("meetnet_api_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("meetnet_api_request_seconds", "HTTP request latency", ["route"])
@@ -42,8 +49,22 @@ def create_app(settings: Settings, dsn: str | None = None) -> FastAPI:
         finally:
             pool.close()
 
+    # docs_url=None: FastAPI's /docs loads Swagger UI from a CDN and stays blank offline (a
+    # school network, a demo on a train). The swagger-ui-bundle wheel ships its files; they are
+    # served from here. No ReDoc: it has no such wheel.
     app = FastAPI(title="meetnet", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.mount(SWAGGER_UI, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+              name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json", title="meetnet API",
+            swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png")
+
     app.state.settings = settings
     app.state.pool = pool
     problems.install(app)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
+import psycopg
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
 
 PROBLEM_BASE = "https://meetnet.example/problems/"
 
@@ -44,6 +49,34 @@ def install(app: FastAPI) -> None:
         kind = _TITLES.get(exc.status_code, "error")
         return problem_response(exc.status_code, kind, kind.replace("-", " ").capitalize(),
                                 str(exc.detail), request.url.path)
+
+    @app.middleware("http")
+    async def _refuse_nul(request: Request,
+                          call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        # PostgreSQL text cannot hold a NUL character: a parameter carrying one (?metric=%00)
+        # reached the database and answered 500. Refused here, once, for every route.
+        if "\x00" in request.url.path or any(
+                "\x00" in key or "\x00" in value
+                for key, value in request.query_params.multi_items()):
+            return problem_response(400, "bad-request", "Bad request",
+                                    "the request's path or a query parameter contains a NUL "
+                                    "character", request.url.path.replace("\x00", "\\x00"))
+        return await call_next(request)
+
+    @app.exception_handler(psycopg.DataError)
+    async def _data(request: Request, exc: psycopg.DataError) -> JSONResponse:
+        # A value the database cannot take that no parameter check caught: the caller's input,
+        # so a 400 with the reason, never a 500.
+        return problem_response(400, "bad-request", "Bad request",
+                                str(exc).splitlines()[0] if str(exc) else "invalid value",
+                                request.url.path)
+
+    @app.exception_handler(psycopg.OperationalError)
+    async def _database_down(request: Request, exc: psycopg.OperationalError) -> JSONResponse:
+        log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc)
+        return problem_response(503, "unavailable", "Database unavailable",
+                                "the database does not answer; try again later",
+                                request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
