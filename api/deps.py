@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from psycopg_pool import ConnectionPool
 
 from api.problems import Problem
+from store import keys
 
 
 def connection(request: Request) -> Iterator[psycopg.Connection[Any]]:
@@ -24,3 +25,27 @@ def connection(request: Request) -> Iterator[psycopg.Connection[Any]]:
 
 
 Conn = Annotated[psycopg.Connection[Any], Depends(connection)]
+
+
+def caller(request: Request, conn: Conn) -> keys.Caller:
+    """Who asks: ``Authorization: Bearer KEY`` or ``X-API-Key: KEY``; no key is an anonymous
+    caller (open data only), an unknown or revoked key a 401 (never silently anonymous)."""
+    auth = request.headers.get("authorization")
+    secret = request.headers.get("x-api-key")
+    if auth is not None:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Problem(401, "unauthorized", "Unauthorized",
+                          "use `Authorization: Bearer <key>` or `X-API-Key: <key>`",
+                          headers={"WWW-Authenticate": "Bearer"})
+        secret = token.strip()
+    if secret is None:
+        return keys.ANONYMOUS
+    found = keys.caller_for(conn, secret)
+    if found is None:
+        raise Problem(401, "unauthorized", "Unauthorized", "unknown or revoked API key",
+                      headers={"WWW-Authenticate": "Bearer"})
+    return found
+
+
+Caller = Annotated[keys.Caller, Depends(caller)]

@@ -41,8 +41,13 @@ def problem_response(status: int, kind: str, title: str, detail: str = "",
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc.status, exc.kind, exc.title, exc.detail,
-                                request.url.path, **exc.extra)
+        extra = dict(exc.extra)
+        headers = extra.pop("headers", None)  # e.g. WWW-Authenticate on a 401 (RFC 9110)
+        response = problem_response(exc.status, exc.kind, exc.title, exc.detail,
+                                    request.url.path, **extra)
+        if headers:
+            response.headers.update(headers)
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

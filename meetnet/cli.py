@@ -50,6 +50,11 @@ decoders_app = typer.Typer(help="Device decoders.", no_args_is_help=True)
 dashboards_app = typer.Typer(help="Grafana dashboards as code.", no_args_is_help=True)
 codecs_app = typer.Typer(help="Organisations' JavaScript codecs (TTN device repository format).",
                          no_args_is_help=True)
+orgs_app = typer.Typer(help="Organisations: who owns devices and data.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys of organisations (stored hashed; shown once).",
+                       no_args_is_help=True)
+app.add_typer(orgs_app, name="orgs")
+app.add_typer(keys_app, name="keys")
 app.add_typer(codecs_app, name="codecs")
 app.add_typer(devices_app, name="devices")
 app.add_typer(decoders_app, name="decoders")
@@ -368,6 +373,85 @@ def reprocess(
         d = replay_dead_letters(dsn, stage, progress=sys.stderr.isatty())
         typer.echo(f"dead letters: {d.replayed} replayed, {d.resolved} stored, "
                    f"{d.still_refused} still refused")
+
+
+@orgs_app.command("create")
+def orgs_create(
+    slug: Annotated[str, typer.Argument(help="short lowercase id, e.g. gemeente-leiden")],
+    name: Annotated[str, typer.Option(help="display name")],
+) -> None:
+    """Create an organisation (or rename one that exists)."""
+    import re
+
+    import psycopg
+
+    from store.keys import create_organisation
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", slug):
+        raise ValueError(f"slug {slug!r} must be lowercase letters, digits and dashes")
+    dsn = _require_dsn(_settings())
+    with psycopg.connect(dsn) as conn:
+        create_organisation(conn, slug, name)
+    typer.echo(f"organisation {slug} ({name})")
+
+
+@orgs_app.command("list")
+def orgs_list() -> None:
+    """Every organisation, with its number of devices."""
+    import psycopg
+
+    from store.keys import list_organisations
+
+    with psycopg.connect(_require_dsn(_settings())) as conn:
+        for slug, name, n in list_organisations(conn):
+            typer.echo(f"{slug:32} {n:6} devices  {name}")
+
+
+@keys_app.command("create")
+def keys_create(
+    org: Annotated[str, typer.Option("--org", help="organisation slug")],
+    role: Annotated[str, typer.Option(help="reader, writer or admin")] = "reader",
+    name: Annotated[str, typer.Option(help="what the key is for, e.g. a prototype's name")] = "",
+) -> None:
+    """Make an API key. The key is printed once, as the last line: store it now."""
+    import psycopg
+
+    from store.keys import ROLES, create_key
+
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    with psycopg.connect(_require_dsn(_settings())) as conn:
+        key_id, secret = create_key(conn, org, role, name)
+    typer.echo(f"key {key_id} for {org} ({role}); it is not stored and is shown only now:",
+               err=True)
+    typer.echo(secret)
+
+
+@keys_app.command("list")
+def keys_list(org: Annotated[str, typer.Option("--org", help="organisation slug")]) -> None:
+    """An organisation's keys (their first characters only)."""
+    import psycopg
+
+    from store.keys import list_keys
+
+    with psycopg.connect(_require_dsn(_settings())) as conn:
+        for k in list_keys(conn, org):
+            state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
+            typer.echo(f"{k.id:6} {k.prefix}...  {k.role:7} {state:18} {k.name}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[int, typer.Argument(help="the key's id (`meetnet keys list`)")]
+                ) -> None:
+    """Revoke a key: requests with it are refused (401) from now on."""
+    import psycopg
+
+    from store.keys import revoke_key
+
+    with psycopg.connect(_require_dsn(_settings())) as conn:
+        if not revoke_key(conn, key_id):
+            raise ValueError(f"no active key {key_id}")
+    typer.echo(f"key {key_id} revoked")
 
 
 @devices_app.command("import")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from analytics.classroom import class_shares, co2_class
-from api.deps import Conn
+from api.deps import Caller, Conn
 from api.problems import Problem
 from store import queries
 
@@ -39,11 +39,12 @@ class ClassroomReport(BaseModel):
 def classroom_report(
     dev_eui: str,
     conn: Conn,
+    caller: Caller,
     from_: Annotated[datetime | None, Query(alias="from", description="default: 7 days ago")] = None,
     to: Annotated[datetime | None, Query(description="default: now")] = None,
 ) -> ClassroomReport:
     eui = dev_eui.lower()
-    device = queries.get_device(conn, eui)
+    device = queries.get_device(conn, eui, organisation=caller.organisation)
     if device is None:
         raise Problem(404, "device-not-found", "Device not found", f"no visible device {dev_eui}")
     end = to or datetime.now(UTC)

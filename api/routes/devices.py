@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from api.deps import Conn
+from api.deps import Caller, Conn
 from api.problems import Problem
 from api.schemas import Device, ReadingPoint, ReadingsPage
 from store import queries
@@ -16,16 +16,17 @@ router = APIRouter(tags=["devices"])
 
 
 @router.get("/devices", response_model=list[Device], summary="Devices you may see")
-def list_devices(conn: Conn, use_case: str | None = None) -> list[Device]:
-    """Devices whose data is open, optionally of one use case (waste, classroom, crossing,
-    water). Private and shared devices need an API key (not in this version yet)."""
+def list_devices(conn: Conn, caller: Caller, use_case: str | None = None) -> list[Device]:
+    """Devices whose data is open, plus, with an API key, the key's organisation's own devices;
+    optionally of one use case (waste, classroom, crossing, water)."""
     return [Device.model_validate(d, from_attributes=True)
-            for d in queries.list_devices(conn, use_case=use_case)]
+            for d in queries.list_devices(conn, use_case=use_case,
+                                          organisation=caller.organisation)]
 
 
 @router.get("/devices/{dev_eui}", response_model=Device, summary="One device")
-def get_device(dev_eui: str, conn: Conn) -> Device:
-    row = queries.get_device(conn, dev_eui.lower())
+def get_device(dev_eui: str, conn: Conn, caller: Caller) -> Device:
+    row = queries.get_device(conn, dev_eui.lower(), organisation=caller.organisation)
     if row is None:
         raise Problem(404, "device-not-found", "Device not found",
                       f"no visible device with dev_eui {dev_eui}")
@@ -38,6 +39,7 @@ def device_readings(
     dev_eui: str,
     request: Request,
     conn: Conn,
+    caller: Caller,
     metric: Annotated[str, Query(description="catalog metric name", examples=["co2"])],
     from_: Annotated[datetime | None, Query(alias="from", description="inclusive, RFC 3339")] = None,
     to: Annotated[datetime | None, Query(description="exclusive, RFC 3339")] = None,
@@ -45,7 +47,7 @@ def device_readings(
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
 ) -> ReadingsPage:
     eui = dev_eui.lower()
-    if queries.get_device(conn, eui) is None:
+    if queries.get_device(conn, eui, organisation=caller.organisation) is None:
         raise Problem(404, "device-not-found", "Device not found",
                       f"no visible device with dev_eui {dev_eui}")
     unit = queries.metric_unit(conn, metric)

@@ -7,15 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from api.deps import Conn
+from api.deps import Caller, Conn
 from api.schemas import LatestDevice, LatestValue
 from store import queries
 
 router = APIRouter(tags=["latest"])
 
 
-def _latest(conn: Conn, use_case: str | None) -> list[LatestDevice]:
-    devices, rows = queries.latest(conn, use_case=use_case)
+def _latest(conn: Conn, caller: Caller, use_case: str | None) -> list[LatestDevice]:
+    devices, rows = queries.latest(conn, use_case=use_case, organisation=caller.organisation)
     values: dict[str, dict[str, LatestValue]] = {}
     for r in rows:
         values.setdefault(r.dev_eui, {})[r.metric] = LatestValue(value=r.value, unit=r.unit,
@@ -29,17 +29,18 @@ def _latest(conn: Conn, use_case: str | None) -> list[LatestDevice]:
 @router.get("/latest", response_model=list[LatestDevice], summary="Newest value of every metric")
 def latest(
     conn: Conn,
+    caller: Caller,
     use_case: Annotated[str | None, Query(description="waste, classroom, crossing or water")] = None,
 ) -> list[LatestDevice]:
-    return _latest(conn, use_case)
+    return _latest(conn, caller, use_case)
 
 
 @router.get("/latest.geojson", summary="Newest values as a GeoJSON FeatureCollection",
             response_class=JSONResponse)
-def latest_geojson(conn: Conn, use_case: str | None = None) -> JSONResponse:
+def latest_geojson(conn: Conn, caller: Caller, use_case: str | None = None) -> JSONResponse:
     """For maps: one Point feature per located device (RFC 7946, lon/lat order)."""
     features: list[dict[str, Any]] = []
-    for d in _latest(conn, use_case):
+    for d in _latest(conn, caller, use_case):
         if d.lat is None or d.lon is None:
             continue
         features.append({
