@@ -454,6 +454,36 @@ def keys_revoke(key_id: Annotated[int, typer.Argument(help="the key's id (`meetn
     typer.echo(f"key {key_id} revoked")
 
 
+@devices_app.command("share")
+def devices_share(
+    dev_eui: Annotated[str, typer.Argument(help="the device's dev_eui")],
+    with_: Annotated[str, typer.Option("--with", help="organisation slug to share with")],
+) -> None:
+    """Let another organisation read a device's data (a private device becomes shared)."""
+    import psycopg
+
+    from store.devices import share_device
+
+    with psycopg.connect(_require_dsn(_settings())) as conn:
+        visibility = share_device(conn, dev_eui, with_)
+    typer.echo(f"{dev_eui.lower()} shared with {with_} (visibility: {visibility})")
+
+
+@devices_app.command("unshare")
+def devices_unshare(
+    dev_eui: Annotated[str, typer.Argument(help="the device's dev_eui")],
+    with_: Annotated[str, typer.Option("--with", help="organisation slug to stop sharing with")],
+) -> None:
+    """Stop sharing a device with an organisation (shared with nobody: private again)."""
+    import psycopg
+
+    from store.devices import unshare_device
+
+    with psycopg.connect(_require_dsn(_settings())) as conn:
+        visibility = unshare_device(conn, dev_eui, with_)
+    typer.echo(f"{dev_eui.lower()} no longer shared with {with_} (visibility: {visibility})")
+
+
 @devices_app.command("import")
 def devices_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV file")],

@@ -200,3 +200,49 @@ def import_devices(conn: psycopg.Connection[Any], devices: Iterable[NewDevice]) 
             upsert_device(conn, dev)
             n += 1
     return n
+
+
+class RegistryError(ValueError):
+    """A registry change that names a device or organisation that does not exist."""
+
+
+def share_device(conn: psycopg.Connection[Any], dev_eui: str, organisation: str) -> str:
+    """Share a device with another organisation: it can read the device's data from now on. A
+    private device becomes `shared`; an open one stays open. Returns the new visibility."""
+    with conn.transaction():
+        dev = conn.execute("SELECT id, visibility FROM devices WHERE dev_eui = %s",
+                           (dev_eui.lower(),)).fetchone()
+        org = conn.execute("SELECT id FROM organisations WHERE slug = %s",
+                           (organisation,)).fetchone()
+        if dev is None:
+            raise RegistryError(f"no device with dev_eui {dev_eui}")
+        if org is None:
+            raise RegistryError(f"no organisation {organisation!r}")
+        conn.execute("INSERT INTO device_shares (device_id, organisation_id) VALUES (%s, %s) "
+                     "ON CONFLICT DO NOTHING", (dev[0], org[0]))
+        visibility = "shared" if dev[1] == "private" else str(dev[1])
+        conn.execute("UPDATE devices SET visibility = %s WHERE id = %s", (visibility, dev[0]))
+    return visibility
+
+
+def unshare_device(conn: psycopg.Connection[Any], dev_eui: str, organisation: str) -> str:
+    """Stop sharing a device with an organisation; a `shared` device shared with nobody any
+    more becomes private. Returns the new visibility."""
+    with conn.transaction():
+        dev = conn.execute("SELECT id, visibility FROM devices WHERE dev_eui = %s",
+                           (dev_eui.lower(),)).fetchone()
+        if dev is None:
+            raise RegistryError(f"no device with dev_eui {dev_eui}")
+        gone = conn.execute(
+            """DELETE FROM device_shares s USING organisations o
+               WHERE s.organisation_id = o.id AND s.device_id = %s AND o.slug = %s""",
+            (dev[0], organisation)).rowcount
+        if not gone:
+            raise RegistryError(f"device {dev_eui} is not shared with {organisation!r}")
+        left = conn.execute("SELECT count(*) FROM device_shares WHERE device_id = %s",
+                            (dev[0],)).fetchone()
+        visibility = str(dev[1])
+        if visibility == "shared" and left is not None and left[0] == 0:
+            visibility = "private"
+            conn.execute("UPDATE devices SET visibility = 'private' WHERE id = %s", (dev[0],))
+    return visibility

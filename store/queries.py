@@ -53,9 +53,13 @@ _DEVICE_SELECT = """
 
 
 def _visible(org_slug: str | None) -> tuple[str, list[Any]]:
+    """Open devices for everyone; with an organisation also its own devices and the `shared`
+    devices shared with it (table device_shares)."""
     if org_slug is None:
         return "d.visibility = 'open'", []
-    return "(d.visibility = 'open' OR o.slug = %s)", [org_slug]
+    return ("""(d.visibility = 'open' OR o.slug = %s OR (d.visibility = 'shared' AND EXISTS (
+                 SELECT 1 FROM device_shares s JOIN organisations so ON so.id = s.organisation_id
+                 WHERE s.device_id = d.id AND so.slug = %s)))""", [org_slug, org_slug])
 
 
 def ping(conn: psycopg.Connection[Any]) -> bool:

@@ -103,3 +103,28 @@ def test_keys_for_an_unknown_organisation_or_role_are_one_clear_error(db: str) -
     assert len(r.stderr.strip().splitlines()) == 1
     r = meetnet(db, "keys", "create", "--org", "nobody", "--role", "root")
     assert r.returncode == 1 and "role must be one of" in r.stderr
+
+
+def test_a_device_shared_with_an_organisation_is_readable_by_its_keys(
+        api: httpx.Client, db: str, school: str) -> None:
+    assert meetnet(db, "orgs", "create", "gemeente-leiden", "--name", "Gemeente Leiden"
+                   ).returncode == 0
+    assert meetnet(db, "orgs", "create", "bedrijf-x", "--name", "Bedrijf X").returncode == 0
+    city = meetnet(db, "keys", "create", "--org", "gemeente-leiden").stdout.strip().splitlines()[-1]
+    other = meetnet(db, "keys", "create", "--org", "bedrijf-x").stdout.strip().splitlines()[-1]
+
+    def sees(key: str) -> bool:
+        r = api.get(f"/v1/devices/{PRIVATE}", headers={"X-API-Key": key})
+        assert r.status_code in (200, 404)
+        return r.status_code == 200
+
+    assert not sees(city)
+    shared = meetnet(db, "devices", "share", PRIVATE, "--with", "gemeente-leiden")
+    assert shared.returncode == 0 and "visibility: shared" in shared.stdout
+    assert sees(city) and sees(school) and not sees(other)
+    assert api.get(f"/v1/devices/{PRIVATE}").status_code == 404  # still not for everyone
+    back = meetnet(db, "devices", "unshare", PRIVATE, "--with", "gemeente-leiden")
+    assert back.returncode == 0 and "visibility: private" in back.stdout
+    assert not sees(city) and sees(school)
+    again = meetnet(db, "devices", "unshare", PRIVATE, "--with", "gemeente-leiden")
+    assert again.returncode == 1 and "not shared with" in again.stderr
