@@ -66,13 +66,42 @@ def ping(conn: psycopg.Connection[Any]) -> bool:
     return conn.execute("SELECT 1").fetchone() == (1,)
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceFilter:
+    """Narrows a device listing; every field optional. ``bbox`` is (min lon, min lat, max lon,
+    max lat), the order of RFC 7946 section 5."""
+
+    use_case: str | None = None
+    owner: str | None = None  # organisation slug
+    model_key: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    q: str | None = None  # part of the name, any case
+
+
 def list_devices(conn: psycopg.Connection[Any], *, use_case: str | None = None,
-                 organisation: str | None = None) -> list[DeviceRow]:
-    where, params = _visible(organisation)
-    query = _DEVICE_SELECT + " WHERE " + where
-    if use_case:
+                 organisation: str | None = None,
+                 where: DeviceFilter | None = None) -> list[DeviceRow]:
+    """Devices the caller (``organisation``; None: anonymous) may see, narrowed by ``where``."""
+    visible, params = _visible(organisation)
+    query = _DEVICE_SELECT + " WHERE " + visible
+    f = where or DeviceFilter()
+    if use_case or f.use_case:
         query += " AND d.use_case = %s"
-        params.append(use_case)
+        params.append(use_case or f.use_case)
+    if f.owner:
+        query += " AND o.slug = %s"
+        params.append(f.owner)
+    if f.model_key:
+        query += " AND d.model_key = %s"
+        params.append(f.model_key)
+    if f.bbox:
+        query += " AND d.lon BETWEEN %s AND %s AND d.lat BETWEEN %s AND %s"
+        params += [f.bbox[0], f.bbox[2], f.bbox[1], f.bbox[3]]
+    if f.q:
+        # The search text is a literal: LIKE's own wildcards in it match themselves.
+        escaped = f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query += " AND d.name ILIKE %s"
+        params.append(f"%{escaped}%")
     query += " ORDER BY d.use_case, d.name, d.dev_eui"
     with conn.cursor(row_factory=class_row(DeviceRow)) as cur:
         return cur.execute(query, params).fetchall()

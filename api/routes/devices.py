@@ -16,12 +16,40 @@ router = APIRouter(tags=["devices"])
 
 
 @router.get("/devices", response_model=list[Device], summary="Devices you may see")
-def list_devices(conn: Conn, caller: Caller, use_case: str | None = None) -> list[Device]:
-    """Devices whose data is open, plus, with an API key, the key's organisation's own devices;
-    optionally of one use case (waste, classroom, crossing, water)."""
+def list_devices(
+    conn: Conn,
+    caller: Caller,
+    use_case: Annotated[str | None, Query(description="waste, classroom, crossing or water",
+                                          max_length=64)] = None,
+    organisation: Annotated[str | None, Query(description="owner's slug", max_length=64)] = None,
+    model: Annotated[str | None, Query(description="model key, e.g. elsys/ers-co2",
+                                       max_length=128)] = None,
+    bbox: Annotated[str | None, Query(description="min lon,min lat,max lon,max lat (WGS 84)",
+                                      examples=["4.45,52.13,4.52,52.18"], max_length=200)] = None,
+    q: Annotated[str | None, Query(description="part of the name, any case",
+                                   max_length=100)] = None,
+) -> list[Device]:
+    """Devices whose data is open, plus, with an API key, the key's organisation's own devices
+    and those shared with it; narrowed by the filters given."""
+    box = _bbox(bbox) if bbox else None
+    where = queries.DeviceFilter(use_case=use_case, owner=organisation, model_key=model,
+                                 bbox=box, q=q)
     return [Device.model_validate(d, from_attributes=True)
-            for d in queries.list_devices(conn, use_case=use_case,
-                                          organisation=caller.organisation)]
+            for d in queries.list_devices(conn, organisation=caller.organisation, where=where)]
+
+
+def _bbox(text: str) -> tuple[float, float, float, float]:
+    """RFC 7946 section 5 order: west, south, east, north, in degrees."""
+    try:
+        west, south, east, north = (float(part) for part in text.split(","))
+    except ValueError:
+        raise Problem(400, "invalid-bbox", "Invalid bbox",
+                      "bbox is four numbers: min lon,min lat,max lon,max lat") from None
+    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+        raise Problem(400, "invalid-bbox", "Invalid bbox",
+                      "bbox needs -180 <= min lon <= max lon <= 180 and "
+                      "-90 <= min lat <= max lat <= 90")
+    return west, south, east, north
 
 
 @router.get("/devices/{dev_eui}", response_model=Device, summary="One device")

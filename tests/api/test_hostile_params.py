@@ -31,7 +31,8 @@ def _get(api: httpx.Client, path: str, query: str) -> httpx.Response:
 @given(route=st.sampled_from(["/v1/devices", "/v1/latest", "/v1/latest.geojson",
                               f"/v1/devices/{EUI}/readings", f"/v1/classrooms/{EUI}/report",
                               "/v1/devices/{eui}", "/v1/devices/{eui}/readings"]),
-       names=st.lists(st.sampled_from(["use_case", "metric", "from", "to", "after", "limit"]),
+       names=st.lists(st.sampled_from(["use_case", "metric", "from", "to", "after", "limit",
+                                       "organisation", "model", "bbox", "q"]),
                       max_size=4),
        values=st.lists(_hostile_text, min_size=4, max_size=4),
        raw=st.lists(_raw, min_size=2, max_size=2), eui=_hostile_text)
