@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -13,6 +13,12 @@ from api.schemas import Device, ReadingPoint, ReadingsPage
 from store import queries
 
 router = APIRouter(tags=["devices"])
+
+#: Without `from`, readings start this long before `to` (or now): a year of 5-minute data must
+#: not be one careless request.
+DEFAULT_WINDOW = timedelta(hours=24)
+#: The longest from..to of raw readings one request may ask for (paged by `limit` within it).
+MAX_RAW_RANGE = timedelta(days=31)
 
 
 @router.get("/devices", response_model=list[Device], summary="Devices you may see")
@@ -69,8 +75,9 @@ def device_readings(
     conn: Conn,
     caller: Caller,
     metric: Annotated[str, Query(description="catalog metric name", examples=["co2"])],
-    from_: Annotated[datetime | None, Query(alias="from", description="inclusive, RFC 3339")] = None,
-    to: Annotated[datetime | None, Query(description="exclusive, RFC 3339")] = None,
+    from_: Annotated[datetime | None, Query(
+        alias="from", description="inclusive, RFC 3339; default: 24 h before `to`")] = None,
+    to: Annotated[datetime | None, Query(description="exclusive, RFC 3339; default: now")] = None,
     after: Annotated[datetime | None, Query(description="cursor: from the `next` link")] = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
 ) -> ReadingsPage:
@@ -85,7 +92,13 @@ def device_readings(
         if value is not None and value.tzinfo is None:
             raise Problem(400, "naive-time", "Time without timezone",
                           f"`{name}` needs a UTC offset, e.g. 2026-11-23T08:00:00Z")
-    points = queries.readings(conn, eui, metric, start=from_, end=to, after=after,
+    end = to or datetime.now(UTC)
+    start = from_ or end - DEFAULT_WINDOW
+    if end - start > MAX_RAW_RANGE:
+        raise Problem(400, "range-too-long", "Range too long",
+                      f"at most {MAX_RAW_RANGE.days} days of raw readings per request; "
+                      "ask for consecutive windows")
+    points = queries.readings(conn, eui, metric, start=start, end=to, after=after,
                               limit=limit + 1)
     nxt = None
     if len(points) > limit:

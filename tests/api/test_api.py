@@ -91,3 +91,17 @@ def test_openapi_and_metrics(api: httpx.Client) -> None:
     metrics = api.get("/metrics").text
     assert ('meetnet_api_requests_total{method="GET",route="/v1/devices/{dev_eui}",status="404"}'
             in metrics)
+
+
+def test_readings_default_to_the_last_24_hours_and_refuse_huge_ranges(
+        api: httpx.Client, db: str, seeded: dict[str, int]) -> None:
+    now = datetime.now(UTC)
+    with Writer(db) as w:
+        w.write(Batch(readings=[ReadingRow(now - timedelta(hours=1), seeded["klas"], "co2", 555.0)]))
+    url = "/v1/devices/a81758fffe0312ab/readings"
+    recent = api.get(url, params={"metric": "co2"}).json()["readings"]
+    assert [p["value"] for p in recent] == [555.0]  # not the readings of days ago
+    before = api.get(url, params={"metric": "co2", "to": "2026-11-23T09:00:00Z"}).json()
+    assert len(before["readings"]) == 6  # 24 h before `to`
+    huge = api.get(url, params={"metric": "co2", "from": "2020-01-01T00:00:00Z"})
+    assert huge.status_code == 400 and huge.json()["type"].endswith("/range-too-long")

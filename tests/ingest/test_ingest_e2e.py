@@ -122,7 +122,8 @@ def test_duplicates_malformed_and_unknown(running: tuple[Subscriber, MqttPublish
 
     with LiveServer(create_app(Settings(database_url=db), db)) as api:  # type: ignore[arg-type]
         page = api.get(f"/v1/devices/{BIN.dev_eui}/readings",
-                       params={"metric": "fill_level", "limit": 25}).json()
+                       params={"metric": "fill_level", "limit": 25,
+                               "from": T0.isoformat()}).json()
         got = {datetime.fromisoformat(p["time"]): p["value"] for p in page["readings"]}
         assert page["unit"] == "%" and page["next"]
         rest = api.get(page["next"]).json()
