@@ -76,11 +76,12 @@ class DeviceFilter:
     model_key: str | None = None
     bbox: tuple[float, float, float, float] | None = None
     q: str | None = None  # part of the name, any case
+    dev_euis: tuple[str, ...] | None = None
 
 
 def list_devices(conn: psycopg.Connection[Any], *, use_case: str | None = None,
-                 organisation: str | None = None,
-                 where: DeviceFilter | None = None) -> list[DeviceRow]:
+                 organisation: str | None = None, where: DeviceFilter | None = None,
+                 limit: int | None = None, offset: int = 0) -> list[DeviceRow]:
     """Devices the caller (``organisation``; None: anonymous) may see, narrowed by ``where``."""
     visible, params = _visible(organisation)
     query = _DEVICE_SELECT + " WHERE " + visible
@@ -97,12 +98,18 @@ def list_devices(conn: psycopg.Connection[Any], *, use_case: str | None = None,
     if f.bbox:
         query += " AND d.lon BETWEEN %s AND %s AND d.lat BETWEEN %s AND %s"
         params += [f.bbox[0], f.bbox[2], f.bbox[1], f.bbox[3]]
+    if f.dev_euis is not None:
+        query += " AND d.dev_eui = ANY(%s)"
+        params.append(list(f.dev_euis))
     if f.q:
         # The search text is a literal: LIKE's own wildcards in it match themselves.
         escaped = f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query += " AND d.name ILIKE %s"
         params.append(f"%{escaped}%")
     query += " ORDER BY d.use_case, d.name, d.dev_eui"
+    if limit is not None:
+        query += " LIMIT %s OFFSET %s"
+        params += [limit, offset]
     with conn.cursor(row_factory=class_row(DeviceRow)) as cur:
         return cur.execute(query, params).fetchall()
 
@@ -136,9 +143,13 @@ def readings(conn: psycopg.Connection[Any], dev_eui: str, metric: str, *,
 
 
 def latest(conn: psycopg.Connection[Any], *, use_case: str | None = None,
-           organisation: str | None = None) -> tuple[list[DeviceRow], list[LatestRow]]:
-    """Visible devices and the newest value of each of their metrics."""
-    devices = list_devices(conn, use_case=use_case, organisation=organisation)
+           organisation: str | None = None, dev_euis: tuple[str, ...] | None = None,
+           limit: int | None = None, offset: int = 0
+           ) -> tuple[list[DeviceRow], list[LatestRow]]:
+    """Visible devices (optionally only ``dev_euis``, a page of ``limit`` from ``offset``) and
+    the newest value of each of their metrics."""
+    devices = list_devices(conn, use_case=use_case, organisation=organisation,
+                           where=DeviceFilter(dev_euis=dev_euis), limit=limit, offset=offset)
     if not devices:
         return devices, []
     with conn.cursor(row_factory=class_row(LatestRow)) as cur:

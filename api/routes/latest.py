@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.deps import Caller, Conn
+from api.problems import Problem
 from api.schemas import LatestDevice, LatestValue
 from store import queries
 
 router = APIRouter(tags=["latest"])
 
 
-def _latest(conn: Conn, caller: Caller, use_case: str | None) -> list[LatestDevice]:
-    devices, rows = queries.latest(conn, use_case=use_case, organisation=caller.organisation)
+#: dev_euis one /v1/latest request may name.
+MAX_EUIS = 500
+_EUI = re.compile(r"[0-9a-f]{16}")
+
+
+def _euis(text: str) -> tuple[str, ...]:
+    euis = tuple(e.strip().lower() for e in text.split(",") if e.strip())
+    bad = [e for e in euis if not _EUI.fullmatch(e)]
+    if bad or not euis or len(euis) > MAX_EUIS:
+        raise Problem(400, "invalid-dev-eui", "Invalid dev_eui list",
+                      f"dev_eui is a comma-separated list of 1 to {MAX_EUIS} EUIs of 16 hex "
+                      f"digits" + (f"; not one: {bad[0][:40]!r}" if bad else ""))
+    return euis
+
+
+def _latest(conn: Conn, caller: Caller, use_case: str | None, dev_euis: tuple[str, ...] | None = None,
+            limit: int | None = None, offset: int = 0) -> list[LatestDevice]:
+    devices, rows = queries.latest(conn, use_case=use_case, organisation=caller.organisation,
+                                   dev_euis=dev_euis, limit=limit, offset=offset)
     values: dict[str, dict[str, LatestValue]] = {}
     for r in rows:
         values.setdefault(r.dev_eui, {})[r.metric] = LatestValue(value=r.value, unit=r.unit,
@@ -28,11 +47,24 @@ def _latest(conn: Conn, caller: Caller, use_case: str | None) -> list[LatestDevi
 
 @router.get("/latest", response_model=list[LatestDevice], summary="Newest value of every metric")
 def latest(
+    request: Request,
+    response: Response,
     conn: Conn,
     caller: Caller,
     use_case: Annotated[str | None, Query(description="waste, classroom, crossing or water")] = None,
+    dev_eui: Annotated[str | None, Query(description="only these devices: comma-separated "
+                                         "dev_euis", max_length=MAX_EUIS * 17)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="devices per page")] = 500,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[LatestDevice]:
-    return _latest(conn, caller, use_case)
+    """Pages of ``limit`` devices; a full page carries a ``Link: <...>; rel="next"`` header
+    (RFC 8288) to the next one."""
+    page = _latest(conn, caller, use_case, _euis(dev_eui) if dev_eui is not None else None,
+                   limit, offset)
+    if len(page) == limit:
+        nxt = request.url.include_query_params(offset=offset + limit)
+        response.headers["Link"] = f'<{nxt}>; rel="next"'
+    return page
 
 
 @router.get("/latest.geojson", summary="Newest values as a GeoJSON FeatureCollection",

@@ -61,3 +61,21 @@ def test_a_bad_bbox_is_a_400_saying_the_format(api: httpx.Client, fleet: None, b
     r = api.get("/v1/devices", params={"bbox": bbox})
     assert r.status_code == 400
     assert "min lon" in r.json()["detail"]
+
+
+def test_latest_for_named_devices_in_pages(api: httpx.Client, fleet: None) -> None:
+    euis = "a81758fffe0500a1,A81758FFFE0500A2, 24e124713c0500a5"  # the last is private
+    r = api.get("/v1/latest", params={"dev_eui": euis})
+    assert r.status_code == 200
+    assert sorted(d["dev_eui"] for d in r.json()) == ["a81758fffe0500a1", "a81758fffe0500a2"]
+    assert "link" not in r.headers
+    first = api.get("/v1/latest", params={"limit": 2})
+    assert len(first.json()) == 2 and 'rel="next"' in first.headers["link"]
+    seen = [d["dev_eui"] for d in first.json()]
+    nxt = first.headers["link"].split(">")[0].lstrip("<")
+    second = api.get(nxt)
+    seen += [d["dev_eui"] for d in second.json()]
+    assert sorted(seen) == sorted(e for e, *_, vis, _lat, _lon in DEVICES if vis == "open")
+    for bad in ("xyz", ",", "a81758fffe0500a1,zz", ",".join(["a81758fffe0500a1"] * 501)):
+        r = api.get("/v1/latest", params={"dev_eui": bad})
+        assert r.status_code in (400, 422), bad
