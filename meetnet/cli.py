@@ -460,13 +460,7 @@ def devices_share(
     with_: Annotated[str, typer.Option("--with", help="organisation slug to share with")],
 ) -> None:
     """Let another organisation read a device's data (a private device becomes shared)."""
-    import psycopg
-
-    from store.devices import share_device
-
-    with psycopg.connect(_require_dsn(_settings())) as conn:
-        visibility = share_device(conn, dev_eui, with_)
-    typer.echo(f"{dev_eui.lower()} shared with {with_} (visibility: {visibility})")
+    _change_sharing(dev_eui, with_, share=True)
 
 
 @devices_app.command("unshare")
@@ -475,13 +469,19 @@ def devices_unshare(
     with_: Annotated[str, typer.Option("--with", help="organisation slug to stop sharing with")],
 ) -> None:
     """Stop sharing a device with an organisation (shared with nobody: private again)."""
+    _change_sharing(dev_eui, with_, share=False)
+
+
+def _change_sharing(dev_eui: str, organisation: str, *, share: bool) -> None:
     import psycopg
 
-    from store.devices import unshare_device
+    from store.devices import share_device, unshare_device
 
+    change = share_device if share else unshare_device
     with psycopg.connect(_require_dsn(_settings())) as conn:
-        visibility = unshare_device(conn, dev_eui, with_)
-    typer.echo(f"{dev_eui.lower()} no longer shared with {with_} (visibility: {visibility})")
+        visibility = change(conn, dev_eui, organisation)
+    done = "shared with" if share else "no longer shared with"
+    typer.echo(f"{dev_eui.lower()} {done} {organisation} (visibility: {visibility})")
 
 
 @devices_app.command("import")
