@@ -49,3 +49,18 @@ def caller(request: Request, conn: Conn) -> keys.Caller:
 
 
 Caller = Annotated[keys.Caller, Depends(caller)]
+
+
+def writer(caller: Caller) -> keys.Caller:
+    """A caller whose key may change its organisation's devices: no key is a 401, a reader key
+    a 403."""
+    if caller.organisation is None:
+        raise Problem(401, "unauthorized", "Unauthorized", "changing data needs an API key",
+                      headers={"WWW-Authenticate": "Bearer"})
+    if caller.role not in ("writer", "admin"):
+        raise Problem(403, "forbidden", "Forbidden",
+                      f"a {caller.role} key may read, not change; use a writer or admin key")
+    return caller
+
+
+Writer = Annotated[keys.Caller, Depends(writer)]

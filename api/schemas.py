@@ -1,10 +1,12 @@
-"""Response models of the public API: the contract students and dashboards program against."""
+"""Request and response models of the public API: the contract students and dashboards program
+against."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Device(BaseModel):
@@ -57,3 +59,35 @@ class Health(BaseModel):
     status: str = Field(examples=["ok"])
     database: str
     version: str
+
+
+class DeviceIn(BaseModel):
+    """A device to register for the caller's organisation (a writer or admin key)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dev_eui: str = Field(pattern=r"^[0-9a-fA-F]{16}$", examples=["24e124713c012345"])
+    model_key: str = Field(max_length=128, examples=["milesight-iot/em310-udl"])
+    name: str = Field(default="", max_length=200)
+    use_case: Literal["waste", "classroom", "crossing", "water", "any"] = "any"
+    visibility: Literal["private", "shared", "open"] = "private"
+    device_id: str = Field(default="", max_length=128)
+    application_id: str = Field(default="", max_length=128)
+    network: Literal["tts", "chirpstack", "webhook"] | None = None
+    tenant_id: str | None = Field(default=None, max_length=128)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    config: dict[str, Any] = Field(default_factory=dict,
+                                   examples=[{"bin_depth_m": 1.2}])
+
+
+class DevicePatch(BaseModel):
+    """Fields of one's own device to change; the rest stays."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    visibility: Literal["private", "shared", "open"] | None = None
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    config: dict[str, Any] | None = None

@@ -246,3 +246,47 @@ def unshare_device(conn: psycopg.Connection[Any], dev_eui: str, organisation: st
             visibility = "private"
             conn.execute("UPDATE devices SET visibility = 'private' WHERE id = %s", (dev[0],))
     return visibility
+
+
+def owner_of(conn: psycopg.Connection[Any], dev_eui: str) -> str | None:
+    """The slug of the organisation a device belongs to, or None if it is not registered."""
+    row = conn.execute("""SELECT o.slug FROM devices d JOIN organisations o
+                          ON o.id = d.organisation_id WHERE d.dev_eui = %s""",
+                       (dev_eui.lower(),)).fetchone()
+    return None if row is None else str(row[0])
+
+
+#: Columns a device's owner may change over the API (the identity fields stay: re-register).
+EDITABLE = ("name", "visibility", "lat", "lon", "config")
+
+
+def update_device(conn: psycopg.Connection[Any], dev_eui: str, organisation: str,
+                  changes: Mapping[str, Any]) -> bool:
+    """Change an organisation's own device; False if it has no such device."""
+    fields = [f for f in EDITABLE if f in changes]
+    if not fields:
+        return owner_of(conn, dev_eui) == organisation
+    values = [json.dumps(changes[f]) if f == "config" else changes[f] for f in fields]
+    query = psycopg.sql.SQL(
+        "UPDATE devices d SET {} FROM organisations o WHERE o.id = d.organisation_id "
+        "AND d.dev_eui = %s AND o.slug = %s").format(
+        psycopg.sql.SQL(", ").join(psycopg.sql.SQL("{} = %s").format(psycopg.sql.Identifier(f))
+                                   for f in fields))
+    return conn.execute(query, [*values, dev_eui.lower(), organisation]).rowcount == 1
+
+
+def delete_device(conn: psycopg.Connection[Any], dev_eui: str, organisation: str) -> bool:
+    """Remove an organisation's own device and its readings (latest values and shares go with
+    it by cascade); its raw uplinks stay, keyed by dev_eui, unlinked. False if the organisation
+    has no such device."""
+    with conn.transaction():
+        row = conn.execute(
+            """DELETE FROM devices d USING organisations o
+               WHERE o.id = d.organisation_id AND d.dev_eui = %s AND o.slug = %s
+               RETURNING d.id""", (dev_eui.lower(), organisation)).fetchone()
+        if row is None:
+            return False
+        # readings has no foreign key (a TimescaleDB hypertable cannot have one cheaply).
+        conn.execute("DELETE FROM readings WHERE device_id = %s", (row[0],))
+        conn.execute("UPDATE uplinks SET device_id = NULL WHERE device_id = %s", (row[0],))
+    return True

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
-from api.deps import Caller, Conn
+from api.deps import Caller, Conn, Writer
 from api.problems import Problem
-from api.schemas import Device, ReadingPoint, ReadingsPage
+from api.schemas import Device, DeviceIn, DevicePatch, ReadingPoint, ReadingsPage
+from store import devices as registry
 from store import queries
 
 router = APIRouter(tags=["devices"])
@@ -107,3 +108,77 @@ def device_readings(
     return ReadingsPage(dev_eui=eui, metric=metric, unit=unit, next=nxt,
                         readings=[ReadingPoint(time=p.time, value=p.value) for p in points])
 
+
+
+def _checked_config(use_case: str, config: dict[str, object]) -> dict[str, object]:
+    from pydantic import ValidationError
+
+    from decoders.config import config_model
+
+    try:
+        # Per kind, as `meetnet devices import`: a bin needs its depth, a gauge its NAP level.
+        config_model(use_case).model_validate(config)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise Problem(422, "invalid-config", "Invalid device config",
+                      f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    return config
+
+
+@router.post("/devices", response_model=Device, status_code=201,
+             summary="Register a device for your organisation")
+def create_device(body: DeviceIn, conn: Conn, caller: Writer) -> Device:
+    """Writer or admin key. The device belongs to the key's organisation; a dev_eui that is
+    registered already (by anyone) is a 409: change it with PATCH, or ask its owner."""
+    from decoders import MODELS
+    from store.codecs import list_codecs
+
+    eui = body.dev_eui.lower()
+    if body.model_key not in MODELS and body.model_key not in {c.model_key
+                                                               for c in list_codecs(conn)}:
+        raise Problem(422, "unknown-model", "Unknown model",
+                      f"{body.model_key!r} is neither a built-in model nor a stored codec")
+    config = _checked_config(body.use_case, body.config)
+    assert caller.organisation is not None
+    with conn.transaction():
+        if registry.owner_of(conn, eui) is not None:
+            raise Problem(409, "device-exists", "Device exists",
+                          f"dev_eui {eui} is registered already")
+        registry.upsert_device(conn, registry.NewDevice(
+            dev_eui=eui, organisation=caller.organisation, model_key=body.model_key,
+            device_id=body.device_id, application_id=body.application_id, name=body.name,
+            use_case=body.use_case, visibility=body.visibility, config=config, lat=body.lat,
+            lon=body.lon, network=body.network, tenant_id=body.tenant_id))
+    row = queries.get_device(conn, eui, organisation=caller.organisation)
+    assert row is not None
+    return Device.model_validate(row, from_attributes=True)
+
+
+@router.patch("/devices/{dev_eui}", response_model=Device,
+              summary="Change one of your organisation's devices")
+def patch_device(dev_eui: str, body: DevicePatch, conn: Conn, caller: Writer) -> Device:
+    eui = dev_eui.lower()
+    assert caller.organisation is not None
+    # null clears a location; for the other fields it means "leave as is".
+    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items()
+               if v is not None or k in ("lat", "lon")}
+    if changes.get("config") is not None:
+        current = queries.get_device(conn, eui, organisation=caller.organisation)
+        changes["config"] = _checked_config(current.use_case if current else "any",
+                                            changes["config"])
+    if not registry.update_device(conn, eui, caller.organisation, changes):
+        raise Problem(404, "device-not-found", "Device not found",
+                      f"no device {dev_eui} of {caller.organisation}")
+    row = queries.get_device(conn, eui, organisation=caller.organisation)
+    assert row is not None
+    return Device.model_validate(row, from_attributes=True)
+
+
+@router.delete("/devices/{dev_eui}", status_code=204, response_class=Response,
+               summary="Remove one of your organisation's devices and its readings")
+def delete_device(dev_eui: str, conn: Conn, caller: Writer) -> Response:
+    assert caller.organisation is not None
+    if not registry.delete_device(conn, dev_eui, caller.organisation):
+        raise Problem(404, "device-not-found", "Device not found",
+                      f"no device {dev_eui} of {caller.organisation}")
+    return Response(status_code=204)
