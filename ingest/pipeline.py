@@ -36,14 +36,18 @@ KNOWN_TTL_S = 60.0
 UNKNOWN_TTL_S = 10.0
 
 
+def _default(name: str) -> Any:
+    return Settings.model_fields[name].default
+
+
 @dataclass(frozen=True, slots=True)
 class IngestLimits:
     """What one sender can make ingest accept or hold (issue 9): from `Settings`, shipped to the
-    store process, which has no settings of its own."""
+    store process, which has no settings of its own. The defaults are the settings' own."""
 
-    max_message_bytes: int = 65536
-    clock_skew_s: float = 86400.0
-    device_cache_size: int = 100_000
+    max_message_bytes: int = _default("max_message_bytes")
+    clock_skew_s: float = float(_default("clock_skew_s"))
+    device_cache_size: int = _default("device_cache_size")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IngestLimits:

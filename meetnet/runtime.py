@@ -17,6 +17,7 @@ import logging
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -142,8 +143,6 @@ def _is_postgres(pid: int) -> bool:
 
 
 def _signal_and_wait(pid: int, timeout: float = 5.0) -> None:
-    import signal
-
     with contextlib.suppress(OSError):
         os.kill(pid, signal.SIGINT)
         deadline = time.monotonic() + timeout
