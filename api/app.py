@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from psycopg_pool import ConnectionPool
 
 from api import problems
-from api.routes import classrooms, devices, health, latest
+from api.routes import classrooms, devices, exports, fleet, health, latest, webhooks
 from meetnet import __version__
 from meetnet.settings import Settings
 
@@ -69,7 +69,11 @@ def create_app(settings: Settings, dsn: str | None = None) -> FastAPI:
     app.state.pool = pool
     problems.install(app)
     app.include_router(health.router)
+    # fleet before devices: /devices/import must not be taken for a dev_eui.
+    app.include_router(fleet.router, prefix="/v1")
     app.include_router(devices.router, prefix="/v1")
+    app.include_router(exports.router, prefix="/v1")
+    app.include_router(webhooks.router, prefix="/v1")
     app.include_router(latest.router, prefix="/v1")
     app.include_router(classrooms.router, prefix="/v1")
 

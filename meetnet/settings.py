@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     )
     mqtt_username: str | None = Field(default=None, description="Overrides the URL's user.")
     mqtt_password: SecretStr | None = Field(default=None, description="Overrides the URL's password.")
-    # NoDecode: the env var is a plain comma-separated list, parsed by _split_topics below.
+    # NoDecode: the env var is a plain comma-separated list, parsed by _split_list below.
     mqtt_topics: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_TOPICS),
         description="Topics to subscribe to, comma-separated.",
@@ -114,6 +114,40 @@ class Settings(BaseSettings):
         description="dev_euis whose registry answer ingest keeps in memory (least recently "
         "used are dropped first); unknown dev_euis count too.",
     )
+    # The API's limits (issue 10, "Docs and limits"). 0 switches a limit off.
+    api_rate_limit_per_minute: int = Field(
+        default=600, ge=0,
+        description="Requests per minute one API key may make; more are answered 429.",
+    )
+    api_anonymous_rate_limit_per_minute: int = Field(
+        default=120, ge=0,
+        description="Requests per minute one client address may make without a key.",
+    )
+    api_cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins whose browser apps may call the API (CORS), comma-separated; "
+        "`*` for any. Empty: no CORS headers.",
+    )
+    # Closing The Things Stack's gaps (issue 10): its MQTT server is QoS 0, so uplinks sent
+    # while ingest was away are fetched from the Storage Integration API afterwards.
+    tts_api_url: str | None = Field(
+        default=None,
+        description="The Things Stack cluster, e.g. https://eu1.cloud.thethings.network. "
+        "Unset: no backfill from the Storage Integration.",
+    )
+    tts_api_key: SecretStr | None = Field(
+        default=None,
+        description="A TTS API key with the right to read the applications' stored uplinks.",
+    )
+    tts_applications: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="TTS application ids to backfill after each reconnect, comma-separated.",
+    )
+    tts_backfill_max_hours: int = Field(
+        default=72, ge=1, le=24 * 365,
+        description="The longest window fetched after a reconnect (the Storage Integration "
+        "keeps what its plan keeps).",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535)
     data_dir: Path = Field(
@@ -123,9 +157,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = Field(default=False, description="Log one JSON object per line.")
 
-    @field_validator("mqtt_topics", mode="before")
+    @field_validator("mqtt_topics", "api_cors_origins", "tts_applications", mode="before")
     @classmethod
-    def _split_topics(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         # Accept a comma-separated env var as well as a JSON list.
         if isinstance(value, str) and not value.strip().startswith("["):
             return [t.strip() for t in value.split(",") if t.strip()]
