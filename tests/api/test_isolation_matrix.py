@@ -1,0 +1,181 @@
+"""Who sees what (issue 10 acceptance): organisations A and B, each with a private, a shared and
+an open device; callers anonymous, A's reader, B's reader and a revoked key; every GET route of
+the OpenAPI document that returns device data. A route nobody classified below fails the test,
+so a new route cannot skip the matrix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import psycopg
+import pytest
+
+from meetnet.settings import Settings
+from store import Batch, ReadingRow, Writer, keys
+from store import devices as registry
+
+T0 = datetime(2026, 11, 23, 8, tzinfo=UTC)
+WINDOW = {"from": "2026-11-20T00:00:00Z", "to": "2026-11-25T00:00:00Z"}
+
+
+@dataclass(frozen=True)
+class Dev:
+    eui: str
+    owner: str
+    visibility: str
+    shared_with: str | None = None
+
+
+A, B = "gemeente-a", "school-b"
+DEVICES = [
+    Dev("a1a1a1a1a1a1a101", A, "private"),
+    Dev("a1a1a1a1a1a1a102", A, "private", shared_with=B),  # becomes `shared`
+    Dev("a1a1a1a1a1a1a103", A, "open"),
+    Dev("b2b2b2b2b2b2b201", B, "private"),
+    Dev("b2b2b2b2b2b2b202", B, "private", shared_with=A),
+    Dev("b2b2b2b2b2b2b203", B, "open"),
+]
+
+#: GET routes that answer for one device: the query they need.
+DEVICE_ROUTES: dict[str, dict[str, str]] = {
+    "/v1/devices/{dev_eui}": {},
+    "/v1/devices/{dev_eui}/readings": {"metric": "co2", **WINDOW},
+    "/v1/classrooms/{dev_eui}/report": WINDOW,
+    "/v1/devices/{dev_eui}/readings.csv": {"metric": "co2", **WINDOW},
+    "/v1/devices/{dev_eui}/readings.senml": {"metric": "co2", **WINDOW},
+    "/v1/devices/{dev_eui}/export.csv": WINDOW,
+    "/v1/devices/{dev_eui}/export.senml": WINDOW,
+}
+#: GET routes of the owner only (an organisation's administration of its devices).
+OWNER_ROUTES: dict[str, dict[str, str]] = {
+    "/v1/devices/{dev_eui}/shares": {},
+}
+#: GET routes that list many devices: the query they need.
+LIST_ROUTES: dict[str, dict[str, str]] = {
+    "/v1/devices": {},
+    "/v1/latest": {},
+    "/v1/latest.geojson": {},
+    "/v1/use-cases/classroom/export.csv": WINDOW,
+    "/v1/use-cases/classroom/export.senml": WINDOW,
+}
+#: GET routes that return no device data.
+NO_DEVICE_DATA = {"/healthz", "/readyz"}
+
+
+@dataclass(frozen=True)
+class Callers:
+    headers: dict[str, dict[str, str]]  # caller name -> request headers
+
+
+@pytest.fixture(scope="module")
+def world(module_db: str) -> Iterator[tuple[httpx.Client, Callers]]:
+    from api import create_app
+    from support import LiveServer
+
+    db = module_db
+    with psycopg.connect(db, autocommit=True) as conn:
+        keys.create_organisation(conn, A, "Gemeente A")
+        keys.create_organisation(conn, B, "School B")
+        ids = []
+        for d in DEVICES:
+            ids.append(registry.upsert_device(conn, registry.NewDevice(
+                dev_eui=d.eui, organisation=d.owner, model_key="elsys/ers-co2", name=d.eui,
+                use_case="classroom", visibility=d.visibility, lat=52.16, lon=4.49)))
+            if d.shared_with:
+                registry.share_device(conn, d.eui, d.shared_with)
+        reader_a = keys.create_key(conn, A, "reader")[1]
+        reader_b = keys.create_key(conn, B, "reader")[1]
+        revoked_id, revoked = keys.create_key(conn, A, "admin")
+        keys.revoke_key(conn, revoked_id)
+    with Writer(db) as w:
+        w.write(Batch(readings=[ReadingRow(T0 + timedelta(minutes=5 * k), i, "co2",
+                                           700.0 + k)
+                                for i in ids for k in range(3)]))
+    # Limits off: the matrix makes a few hundred requests from one address.
+    settings = Settings(database_url=db, api_rate_limit_per_minute=0,  # type: ignore[arg-type]
+                        api_anonymous_rate_limit_per_minute=0)
+    with LiveServer(create_app(settings, db)) as client:
+        yield client, Callers({
+            "anonymous": {},
+            "A reader": {"Authorization": f"Bearer {reader_a}"},
+            "B reader": {"X-API-Key": reader_b},
+            "revoked": {"Authorization": f"Bearer {revoked}"},
+        })
+
+
+def visible_to(caller: str) -> set[str]:
+    org = {"A reader": A, "B reader": B}.get(caller)
+    return {d.eui for d in DEVICES
+            if d.visibility == "open" or d.owner == org or (org and d.shared_with == org)}
+
+
+def owned_by(caller: str) -> set[str]:
+    org = {"A reader": A, "B reader": B}.get(caller)
+    return {d.eui for d in DEVICES if d.owner == org}
+
+
+CALLERS = ["anonymous", "A reader", "B reader", "revoked"]
+
+
+def test_every_get_route_is_in_the_matrix(world: tuple[httpx.Client, Callers]) -> None:
+    client, _ = world
+    paths = client.get("/openapi.json").json()["paths"]
+    gets = {p for p, ops in paths.items() if "get" in ops}
+    known = set(DEVICE_ROUTES) | set(OWNER_ROUTES) | NO_DEVICE_DATA | {
+        p.replace("/classroom/", "/{use_case}/") for p in LIST_ROUTES} | set(LIST_ROUTES)
+    assert gets - known == set(), "classify these routes in the isolation matrix"
+
+
+def _routes(client: httpx.Client, table: dict[str, dict[str, str]]) -> list[str]:
+    """The routes of ``table`` that the app has (exports and shares arrive in their own
+    commits; the completeness test above keeps the table honest)."""
+    paths = client.get("/openapi.json").json()["paths"]
+    return [p for p in table if p.replace("/classroom/", "/{use_case}/") in paths]
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_one_device_routes_show_exactly_what_the_caller_may_see(
+        world: tuple[httpx.Client, Callers], caller: str) -> None:
+    client, callers = world
+    headers = callers.headers[caller]
+    leaks, missing = [], []
+    for table, allowed in ((DEVICE_ROUTES, visible_to(caller)), (OWNER_ROUTES, owned_by(caller))):
+        for route in _routes(client, table):
+            for d in DEVICES:
+                r = client.get(route.format(dev_eui=d.eui), params=table[route], headers=headers)
+                if caller == "revoked":
+                    assert r.status_code == 401, (route, d.eui, r.text)
+                    continue
+                if d.eui in allowed:
+                    if r.status_code != 200:
+                        missing.append((route, d.eui, r.status_code, r.text[:200]))
+                elif r.status_code != 404:
+                    leaks.append((route, d.eui, r.status_code))
+    assert leaks == []
+    assert missing == []
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_list_routes_show_exactly_what_the_caller_may_see(
+        world: tuple[httpx.Client, Callers], caller: str) -> None:
+    client, callers = world
+    allowed = visible_to(caller)
+    for route in _routes(client, LIST_ROUTES):
+        r = client.get(route, params=LIST_ROUTES[route], headers=callers.headers[caller])
+        if caller == "revoked":
+            assert r.status_code == 401, route
+            continue
+        assert r.status_code == 200, (route, r.text[:200])
+        shown = {d.eui for d in DEVICES if d.eui in r.text}
+        assert shown == allowed, route
+
+
+def test_the_matrix_is_not_trivial() -> None:
+    # Each caller sees a different set, so a query that ignored the caller would fail above.
+    sets = {c: frozenset(visible_to(c)) for c in ("anonymous", "A reader", "B reader")}
+    assert len(set(sets.values())) == 3
+    assert sets["A reader"] == {"a1a1a1a1a1a1a101", "a1a1a1a1a1a1a102", "a1a1a1a1a1a1a103",
+                                "b2b2b2b2b2b2b202", "b2b2b2b2b2b2b203"}
