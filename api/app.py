@@ -5,22 +5,27 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
-import swagger_ui_bundle
-from fastapi import FastAPI, Request, Response
-from fastapi.openapi.docs import get_swagger_ui_html
+import fastapi_offline
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from psycopg_pool import ConnectionPool
 
-from api import problems
+from api import limits, problems
 from api.routes import classrooms, devices, exports, fleet, health, latest, webhooks
 from meetnet import __version__
 from meetnet.settings import Settings
 
-#: Where Swagger UI's own files (from the swagger-ui-bundle wheel) are served.
-SWAGGER_UI = "/static/swagger-ui"
+#: Where the docs pages' own files (Swagger UI and ReDoc, from the fastapi-offline wheel) are
+#: served.
+DOCS_ASSETS = "/static/docs"
+#: The files in that wheel: it ships them as package data beside its code.
+DOCS_ASSETS_DIR = Path(fastapi_offline.__file__).parent / "static"
 
 REQUESTS = Counter("meetnet_api_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("meetnet_api_request_seconds", "HTTP request latency", ["route"])
@@ -29,7 +34,12 @@ DESCRIPTION = """
 Open data of the regional LoRaWAN network: waste bin fill levels, classroom air quality
 (Meet de Klas), zebra crossing counts and surface water levels.
 
-Datasets marked **open** are readable without a key. Errors are RFC 9457 problem details.
+Datasets marked **open** are readable without a key; `Authorization: Bearer KEY` (or
+`X-API-Key: KEY`) adds your organisation's own devices and those shared with it. Errors are
+RFC 9457 problem details (`application/problem+json`) with a stable `type`. Requests are
+rate-limited per key and per address without a key: over the limit the answer is a 429 with
+`Retry-After`; every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and
+`RateLimit-Reset`.
 """
 
 
@@ -49,33 +59,48 @@ def create_app(settings: Settings, dsn: str | None = None) -> FastAPI:
         finally:
             pool.close()
 
-    # docs_url=None: FastAPI's /docs loads Swagger UI from a CDN and stays blank offline (a
-    # school network, a demo on a train). The swagger-ui-bundle wheel ships its files; they are
-    # served from here. No ReDoc: it has no such wheel.
+    # docs_url=None, redoc_url=None: FastAPI's own pages load Swagger UI and ReDoc from a CDN and
+    # stay blank offline (a school network, a demo on a train). The fastapi-offline wheel ships
+    # both (and a Swagger UI new enough for OpenAPI 3.1); they are served from here.
     app = FastAPI(title="meetnet", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan, docs_url=None, redoc_url=None)
-    app.mount(SWAGGER_UI, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
-              name="swagger-ui")
+    app.mount(DOCS_ASSETS, StaticFiles(directory=DOCS_ASSETS_DIR), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url=app.openapi_url or "/openapi.json", title="meetnet API",
-            swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
-            swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",
-            swagger_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png")
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png")
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=app.openapi_url or "/openapi.json", title="meetnet API",
+            redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png", with_google_fonts=False)
 
     app.state.settings = settings
     app.state.pool = pool
     problems.install(app)
     app.include_router(health.router)
+    # Routers whose routes take the caller: the rate limiter learns each key's id from them.
+    keyed = [Depends(limits.note_caller)]
     # fleet before devices: /devices/import must not be taken for a dev_eui.
-    app.include_router(fleet.router, prefix="/v1")
-    app.include_router(devices.router, prefix="/v1")
-    app.include_router(exports.router, prefix="/v1")
+    app.include_router(fleet.router, prefix="/v1", dependencies=keyed)
+    app.include_router(devices.router, prefix="/v1", dependencies=keyed)
+    app.include_router(exports.router, prefix="/v1", dependencies=keyed)
     app.include_router(webhooks.router, prefix="/v1")
-    app.include_router(latest.router, prefix="/v1")
-    app.include_router(classrooms.router, prefix="/v1")
+    app.include_router(latest.router, prefix="/v1", dependencies=keyed)
+    app.include_router(classrooms.router, prefix="/v1", dependencies=keyed)
+
+    # Inside the request counter, so 429s are counted; outside everything else, so a refused
+    # request costs no hashing and no database.
+    app.state.rate_limits = limits.RateLimits(settings.api_rate_limit_per_minute,
+                                              settings.api_anonymous_rate_limit_per_minute)
+    if app.state.rate_limits.enabled:
+        app.add_middleware(limits.RateLimitMiddleware, limits=app.state.rate_limits)
 
     @app.middleware("http")
     async def count_requests(request: Request,
@@ -91,6 +116,19 @@ def create_app(settings: Settings, dsn: str | None = None) -> FastAPI:
         REQUESTS.labels(request.method, route, str(response.status_code)).inc()
         LATENCY.labels(route).observe(time.perf_counter() - started)
         return response
+
+    if settings.api_cors_origins:
+        # Outermost: preflights are answered before any limit, and every answer (a 429 or a
+        # 500 included) carries the CORS headers a browser app needs to read it.
+        origins = settings.api_cors_origins
+        app.add_middleware(
+            CORSMiddleware, allow_origins=origins, allow_credentials=False,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+            expose_headers=["Link", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining",
+                            "RateLimit-Reset", "X-RateLimit-Limit", "X-RateLimit-Remaining",
+                            "X-RateLimit-Reset"],
+            max_age=600)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

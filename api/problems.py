@@ -11,13 +11,18 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
 PROBLEM_BASE = "https://meetnet.example/problems/"
 
+#: The `type` of a problem raised as a plain HTTPException (Starlette's 404 for an unknown path,
+#: 405 for a method a route does not take, ...), by status.
 _TITLES = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
-           405: "method-not-allowed", 422: "invalid-parameters", 503: "unavailable"}
+           405: "method-not-allowed", 406: "not-acceptable", 409: "conflict",
+           413: "payload-too-large", 415: "unsupported-media-type", 422: "invalid-parameters",
+           429: "rate-limited", 500: "internal-error", 503: "unavailable"}
 
 
 class Problem(Exception):
@@ -38,7 +43,54 @@ def problem_response(status: int, kind: str, title: str, detail: str = "",
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
+def internal_error(path: str) -> JSONResponse:
+    """The 500 answer: says what happened and when to retry, never what failed inside."""
+    return problem_response(500, "internal-error", "Internal server error",
+                            "the server failed to answer this request; it has been logged",
+                            path)
+
+
+class CatchAll:
+    """ASGI middleware, innermost of ours: an exception no handler took becomes a 500 problem,
+    logged with its traceback, so the middleware around it (metrics, rate limit headers, CORS)
+    still sees a response. An answer already under way (a streamed export) cannot be turned into
+    a problem any more: that is logged and the connection is closed by the server."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unhandled error answering %s %s", scope.get("method"),
+                          scope.get("path"))
+            if started:
+                raise
+            await internal_error(scope.get("path", ""))(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
+    """Every error answer of ``app`` becomes an RFC 9457 problem with a stable ``type``."""
+    app.add_middleware(CatchAll)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Reached only for an error in a middleware outside CatchAll; Starlette's outermost
+        # middleware logs it and sends this answer.
+        return internal_error(request.url.path)
+
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         extra = dict(exc.extra)
@@ -52,8 +104,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind = _TITLES.get(exc.status_code, "error")
-        return problem_response(exc.status_code, kind, kind.replace("-", " ").capitalize(),
-                                str(exc.detail), request.url.path)
+        response = problem_response(exc.status_code, kind, kind.replace("-", " ").capitalize(),
+                                    str(exc.detail), request.url.path)
+        if exc.headers:  # e.g. Allow on a 405 (RFC 9110, section 15.5.6)
+            response.headers.update(exc.headers)
+        return response
 
     @app.middleware("http")
     async def _refuse_nul(request: Request,

@@ -46,6 +46,8 @@ class Caller:
 
     organisation: str | None = None
     role: str | None = None
+    #: The key's row id: what the API's rate limit counts a keyed caller by (never the secret).
+    key_id: int | None = None
 
 
 ANONYMOUS = Caller()
@@ -108,10 +110,10 @@ def caller_for(conn: psycopg.Connection[Any], secret: str) -> Caller | None:
     if not secret.startswith("mn_") or len(secret) > 200:
         return None
     row = conn.execute(
-        """SELECT k.key_hash, o.slug, k.role FROM api_keys k
+        """SELECT k.key_hash, o.slug, k.role, k.id FROM api_keys k
            JOIN organisations o ON o.id = k.organisation_id
            WHERE k.prefix = %s AND k.revoked_at IS NULL""",
         (secret[:_PREFIX_LEN],)).fetchone()
     if row is None or not hmac.compare_digest(bytes(row[0]), _hash(secret)):
         return None
-    return Caller(str(row[1]), str(row[2]))
+    return Caller(str(row[1]), str(row[2]), int(row[3]))

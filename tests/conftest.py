@@ -119,6 +119,9 @@ def api(db: str) -> Iterator[httpx.Client]:
     from api import create_app
     from support import LiveServer
 
-    app = create_app(Settings(database_url=db), db)  # type: ignore[arg-type]
+    # No rate limits: property tests make hundreds of requests a minute from one address.
+    # tests/api/test_limits.py tests the limits.
+    app = create_app(Settings(database_url=db, api_rate_limit_per_minute=0,  # type: ignore[arg-type]
+                              api_anonymous_rate_limit_per_minute=0), db)
     with LiveServer(app) as client:
         yield client

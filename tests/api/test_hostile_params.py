@@ -4,7 +4,6 @@ answer, never a 500. And /docs works without internet."""
 
 from __future__ import annotations
 
-import re
 from urllib.parse import quote
 
 import httpx
@@ -56,19 +55,3 @@ def test_a_nul_byte_is_a_400_naming_it(api: httpx.Client, query: str) -> None:
     r = _get(api, path, query)
     assert r.status_code == 400
     assert "NUL" in r.json()["detail"]
-
-
-def test_docs_work_offline(api: httpx.Client) -> None:
-    """Every file /docs needs comes from meetnet itself: nothing from a CDN."""
-    page = api.get("/docs")
-    assert page.status_code == 200
-    urls = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
-    urls += re.findall(r"""url:\s*['"]([^'"]+)['"]""", page.text)
-    assert urls, page.text[:500]
-    assert not [u for u in urls if re.match(r"(https?:)?//", u)], urls
-    for url in urls:
-        r = api.get(url)
-        assert r.status_code == 200, url
-    js = api.get("/static/swagger-ui/swagger-ui-bundle.js")
-    assert "SwaggerUIBundle" in js.text
-    assert api.get("/openapi.json").json()["info"]["title"] == "meetnet"
