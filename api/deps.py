@@ -64,3 +64,18 @@ def writer(caller: Caller) -> keys.Caller:
 
 
 Writer = Annotated[keys.Caller, Depends(writer)]
+
+
+def admin(caller: Caller) -> keys.Caller:
+    """A caller whose key may decide who else reads its organisation's devices (sharing): no
+    key is a 401, a reader or writer key a 403."""
+    if caller.organisation is None:
+        raise Problem(401, "unauthorized", "Unauthorized", "sharing needs an admin API key",
+                      headers={"WWW-Authenticate": "Bearer"})
+    if caller.role != "admin":
+        raise Problem(403, "forbidden", "Forbidden",
+                      f"a {caller.role} key may not change sharing; use an admin key")
+    return caller
+
+
+Admin = Annotated[keys.Caller, Depends(admin)]

@@ -489,41 +489,28 @@ def devices_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV file")],
 ) -> None:
     """Register or update devices from a CSV file (header: dev_eui, organisation, model_key,
-    device_id, application_id, name, use_case, visibility, lat, lon, config)."""
+    device_id, application_id, name, use_case, visibility, lat, lon, config, network,
+    tenant_id). Nothing is imported while any row is refused."""
     import psycopg
-    from pydantic import ValidationError
 
-    from decoders import MODELS
-    from decoders.config import config_model
-    from store.codecs import list_codecs
-    from store.devices import DeviceImportError, import_devices, read_devices_csv
+    from store.devices import DeviceImportError, check_devices, decode_csv, import_checked, parse_devices_csv
 
-    settings = _settings()
-    dsn = _require_dsn(settings)
+    dsn = _require_dsn(_settings())
     try:
-        rows = read_devices_csv(file)
+        rows, refused = parse_devices_csv(decode_csv(file.read_bytes()))
     except DeviceImportError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {file}: {exc}", err=True)
         raise typer.Exit(1) from None
     with psycopg.connect(dsn) as conn:
-        codec_keys = {c.model_key for c in list_codecs(conn)}
-    problems = []
-    for i, dev in enumerate(rows, start=2):
-        if dev.model_key not in MODELS and dev.model_key not in codec_keys:
-            problems.append(f"{file}:{i}: unknown model {dev.model_key!r} "
-                            "(see `meetnet decoders list` and `meetnet codecs list`)")
-        try:
-            # Per kind: a waste bin needs its depth, a water gauge its NAP reference.
-            config_model(dev.use_case).model_validate(dev.config or {})
-        except ValidationError as exc:
-            problems.append(f"{file}:{i}: invalid config: {exc.errors()[0]['msg']} "
-                            f"({'.'.join(map(str, exc.errors()[0]['loc']))})")
-    if problems:
-        typer.echo("\n".join(problems), err=True)
-        raise typer.Exit(1)
-    with psycopg.connect(dsn) as conn:
-        n = import_devices(conn, rows)
-    typer.echo(f"imported {n} device(s)")
+        # The API's import (POST /v1/devices/import) checks rows with the same functions.
+        rows, unknown = check_devices(conn, rows)
+        refused = sorted(refused + unknown, key=lambda r: r.line)
+        if refused:
+            typer.echo("\n".join(f"{file}:{r.line}: {r.reason}" for r in refused), err=True)
+            raise typer.Exit(1)
+        result = import_checked(conn, rows)
+    typer.echo(f"imported {result.imported + result.updated} device(s) "
+               f"({result.imported} new, {result.updated} updated)")
 
 
 @decoders_app.command("list")

@@ -111,17 +111,10 @@ def device_readings(
 
 
 def _checked_config(use_case: str, config: dict[str, object]) -> dict[str, object]:
-    from pydantic import ValidationError
-
-    from decoders.config import config_model
-
-    try:
-        # Per kind, as `meetnet devices import`: a bin needs its depth, a gauge its NAP level.
-        config_model(use_case).model_validate(config)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise Problem(422, "invalid-config", "Invalid device config",
-                      f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    # The same check as both CSV imports (store/devices.py config_problem).
+    problem = registry.config_problem(use_case, config)
+    if problem:
+        raise Problem(422, "invalid-config", "Invalid device config", problem)
     return config
 
 
