@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from psycopg_pool import ConnectionPool
+from starlette.datastructures import Headers
 
 from api import limits, problems
 from api.routes import classrooms, devices, exports, fleet, health, latest, webhooks
@@ -41,6 +42,24 @@ rate-limited per key and per address without a key: over the limit the answer is
 `Retry-After`; every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and
 `RateLimit-Reset`.
 """
+
+
+class CORS(CORSMiddleware):
+    """Starlette's CORS (the Fetch standard's CORS protocol), whose refused preflight is a
+    problem (RFC 9457) like every other 4xx instead of plain text."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        problem = problems.problem_response(
+            400, "cors-refused", "CORS preflight refused",
+            bytes(response.body).decode("utf-8", "replace"))
+        for name in ("vary", "access-control-allow-methods", "access-control-max-age",
+                     "access-control-allow-headers"):
+            if name in response.headers:
+                problem.headers[name] = response.headers[name]
+        return problem
 
 
 def create_app(settings: Settings, dsn: str | None = None) -> FastAPI:
@@ -122,7 +141,7 @@ def create_app(settings: Settings, dsn: str | None = None) -> FastAPI:
         # 500 included) carries the CORS headers a browser app needs to read it.
         origins = settings.api_cors_origins
         app.add_middleware(
-            CORSMiddleware, allow_origins=origins, allow_credentials=False,
+            CORS, allow_origins=origins, allow_credentials=False,
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type"],
             expose_headers=["Link", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining",

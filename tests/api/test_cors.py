@@ -1,0 +1,69 @@
+"""CORS for students' browser apps (issue 10, item 7): off unless origins are configured."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+from api import create_app
+from meetnet.settings import Settings
+from support import LiveServer
+
+APP = "https://groep7.example"
+
+
+@contextmanager
+def serve(db: str, origins: list[str]) -> Iterator[httpx.Client]:
+    app = create_app(Settings(database_url=db, api_cors_origins=origins,  # type: ignore[arg-type]
+                              api_anonymous_rate_limit_per_minute=60), db)
+    with LiveServer(app) as client:
+        yield client
+
+
+def preflight(api: httpx.Client, origin: str) -> httpx.Response:
+    return api.options("/v1/latest", headers={
+        "Origin": origin, "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization"})
+
+
+def test_no_origins_no_cors_headers(db: str) -> None:
+    with serve(db, []) as api:
+        r = api.get("/v1/latest", headers={"Origin": APP})
+        assert r.status_code == 200
+        assert not [h for h in r.headers if h.startswith("access-control-")]
+        assert "access-control-allow-origin" not in preflight(api, APP).headers
+
+
+def test_named_origins_only(db: str) -> None:
+    with serve(db, [APP, "http://localhost:5173"]) as api:
+        ok = preflight(api, APP)
+        assert ok.status_code == 200
+        assert ok.headers["access-control-allow-origin"] == APP
+        assert "authorization" in ok.headers["access-control-allow-headers"].lower()
+        assert "GET" in ok.headers["access-control-allow-methods"]
+        # A preflight is not a request: it costs nothing of the rate limit.
+        assert "ratelimit-remaining" not in ok.headers
+
+        simple = api.get("/v1/latest", headers={"Origin": APP})
+        assert simple.status_code == 200
+        assert simple.headers["access-control-allow-origin"] == APP
+        exposed = simple.headers["access-control-expose-headers"].lower()
+        assert "retry-after" in exposed and "ratelimit-remaining" in exposed and "link" in exposed
+
+        refused = preflight(api, "https://elsewhere.example")
+        assert refused.status_code == 400
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["type"].endswith("/cors-refused")
+        assert "origin" in refused.json()["detail"].lower()
+        other = api.get("/v1/latest", headers={"Origin": "https://elsewhere.example"})
+        assert "access-control-allow-origin" not in other.headers
+
+
+def test_any_origin(db: str) -> None:
+    with serve(db, ["*"]) as api:
+        assert preflight(api, "https://anyone.example").headers[
+            "access-control-allow-origin"] == "*"
+        r = api.get("/v1/devices", headers={"Origin": "https://anyone.example"})
+        assert r.headers["access-control-allow-origin"] == "*"
