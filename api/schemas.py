@@ -28,12 +28,31 @@ class ReadingPoint(BaseModel):
     value: float
 
 
+class BucketPoint(BaseModel):
+    """One time bucket: its start (with the UTC offset of `tz` at that moment) and the
+    aggregate of the readings in it."""
+
+    time: datetime = Field(examples=["2026-03-29T00:00:00+01:00"])
+    value: float = Field(examples=[612.4])
+    count: int = Field(description="readings in the bucket", examples=[276])
+
+
+def _absent(value: object) -> bool:
+    return value is None
+
+
 class ReadingsPage(BaseModel):
     dev_eui: str
     metric: str = Field(examples=["co2"])
     unit: str = Field(examples=["ppm"])
-    readings: list[ReadingPoint]
+    readings: list[BucketPoint | ReadingPoint] = Field(
+        description="raw readings, or with `bucket` one point per non-empty bucket")
     next: str | None = Field(default=None, description="URL of the next page, if any")
+    # Only in bucketed answers (and `tz` when asked for): raw answers stay as they were.
+    bucket: str | None = Field(default=None, exclude_if=_absent, examples=["1d"])
+    agg: Literal["avg", "min", "max", "last", "count", "sum"] | None = Field(
+        default=None, exclude_if=_absent, examples=["avg"])
+    tz: str | None = Field(default=None, exclude_if=_absent, examples=["Europe/Amsterdam"])
 
 
 class LatestValue(BaseModel):

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
+import psycopg
 from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import Caller, Conn, Writer
 from api.problems import Problem
-from api.schemas import Device, DeviceIn, DevicePatch, ReadingPoint, ReadingsPage
+from api.schemas import BucketPoint, Device, DeviceIn, DevicePatch, ReadingPoint, ReadingsPage
 from store import devices as registry
-from store import queries
+from store import queries, series
 
 router = APIRouter(tags=["devices"])
 
@@ -20,6 +22,13 @@ router = APIRouter(tags=["devices"])
 DEFAULT_WINDOW = timedelta(hours=24)
 #: The longest from..to of raw readings one request may ask for (paged by `limit` within it).
 MAX_RAW_RANGE = timedelta(days=31)
+#: Bucketed requests: a leap year and a day, so that any local calendar year fits in one ...
+MAX_BUCKETED_RANGE = timedelta(days=367)
+#: ... and at most this many buckets, which bounds the database's work per request (a year of
+#: hours is 8,784).
+MAX_BUCKETS = 10_000
+#: Day buckets are local days here unless the caller names another zone (`tz`).
+DEFAULT_TZ = "Europe/Amsterdam"
 
 
 @router.get("/devices", response_model=list[Device], summary="Devices you may see")
@@ -69,7 +78,7 @@ def get_device(dev_eui: str, conn: Conn, caller: Caller) -> Device:
 
 
 @router.get("/devices/{dev_eui}/readings", response_model=ReadingsPage,
-            summary="Readings of one metric of one device")
+            summary="Readings of one metric of one device, raw or in time buckets")
 def device_readings(
     dev_eui: str,
     request: Request,
@@ -80,8 +89,31 @@ def device_readings(
         alias="from", description="inclusive, RFC 3339; default: 24 h before `to`")] = None,
     to: Annotated[datetime | None, Query(description="exclusive, RFC 3339; default: now")] = None,
     after: Annotated[datetime | None, Query(description="cursor: from the `next` link")] = None,
-    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    limit: Annotated[int, Query(ge=1, le=10000, description="readings (or buckets) per page")
+                     ] = 1000,
+    bucket: Annotated[str | None, Query(
+        description="one point per time bucket: `Nm` or `Nh` (dividing 24 h; fixed length, "
+                    "aligned to UTC), `Nd` or `Nw` (local days or weeks of `tz`)",
+        examples=["15m", "1h", "1d"])] = None,
+    agg: Annotated[series.Agg | None, Query(
+        description="aggregate per bucket (needs `bucket`); default avg")] = None,
+    tz: Annotated[str | None, Query(
+        description=f"IANA time zone of day and week buckets and of the times returned; "
+                    f"default {DEFAULT_TZ} with `bucket`, UTC without",
+        examples=["Europe/Amsterdam", "UTC"])] = None,
 ) -> ReadingsPage:
+    """Raw readings in [`from`, `to`), oldest first, paged by `limit` (follow `next`); at most
+    31 days per request.
+
+    With `bucket`, each point is one non-empty bucket: `time` is the bucket's start with the
+    UTC offset of `tz` (e.g. `2026-03-29T00:00:00+01:00`), `value` the `agg` of its readings,
+    `count` how many there are. `Nd` and `Nw` buckets are local days and ISO weeks of `tz`:
+    in Europe/Amsterdam the day of the spring DST change is 23 hours long, the autumn one 25.
+    `Nm` and `Nh` buckets are fixed lengths that divide 24 hours, counted from midnight UTC
+    (the local clock for a whole-hour offset such as Amsterdam's); an hour is always an hour.
+    A bucket cut by `from` or `to` holds only the readings inside. Bucketed requests span at
+    most 367 days and 10,000 buckets, and page like raw ones (`limit` buckets per page).
+    """
     eui = dev_eui.lower()
     if queries.get_device(conn, eui, organisation=caller.organisation) is None:
         raise Problem(404, "device-not-found", "Device not found",
@@ -93,21 +125,62 @@ def device_readings(
         if value is not None and value.tzinfo is None:
             raise Problem(400, "naive-time", "Time without timezone",
                           f"`{name}` needs a UTC offset, e.g. 2026-11-23T08:00:00Z")
+    if agg is not None and bucket is None:
+        raise Problem(400, "bucket-required", "Aggregate without bucket",
+                      "`agg` needs `bucket`, e.g. bucket=1h&agg=max")
+    zone = None
+    if tz is not None or bucket is not None:
+        try:
+            zone = series.zone(DEFAULT_TZ if tz is None else tz)
+        except series.BucketError as exc:
+            raise Problem(400, "invalid-timezone", "Invalid time zone", str(exc)) from None
     end = to or datetime.now(UTC)
     start = from_ or end - DEFAULT_WINDOW
+    if bucket is not None:
+        assert zone is not None
+        return _bucketed(request, conn, eui, metric, unit, bucket=bucket, agg=agg or "avg",
+                         zone=zone, start=start, end=end, after=after, limit=limit)
     if end - start > MAX_RAW_RANGE:
         raise Problem(400, "range-too-long", "Range too long",
                       f"at most {MAX_RAW_RANGE.days} days of raw readings per request; "
-                      "ask for consecutive windows")
+                      "ask for consecutive windows, or for buckets")
     points = queries.readings(conn, eui, metric, start=start, end=to, after=after,
                               limit=limit + 1)
     nxt = None
     if len(points) > limit:
         points = points[:limit]
         nxt = str(request.url.include_query_params(after=points[-1].time.isoformat()))
-    return ReadingsPage(dev_eui=eui, metric=metric, unit=unit, next=nxt,
-                        readings=[ReadingPoint(time=p.time, value=p.value) for p in points])
+    return ReadingsPage(dev_eui=eui, metric=metric, unit=unit, next=nxt, tz=tz,
+                        readings=[ReadingPoint(time=p.time.astimezone(zone) if zone else p.time,
+                                               value=p.value) for p in points])
 
+
+def _bucketed(request: Request, conn: psycopg.Connection[Any], eui: str, metric: str,
+              unit: str, *, bucket: str, agg: series.Agg, zone: ZoneInfo, start: datetime,
+              end: datetime, after: datetime | None, limit: int) -> ReadingsPage:
+    try:
+        spec = series.parse_bucket(bucket, longest=MAX_BUCKETED_RANGE)
+    except series.BucketError as exc:
+        raise Problem(400, "invalid-bucket", "Invalid bucket", str(exc)) from None
+    if end - start > MAX_BUCKETED_RANGE:
+        raise Problem(400, "range-too-long", "Range too long",
+                      f"at most {MAX_BUCKETED_RANGE.days} days of buckets per request; "
+                      "ask for consecutive windows")
+    if series.bucket_count(spec, start, end) > MAX_BUCKETS:
+        raise Problem(400, "too-many-buckets", "Too many buckets",
+                      f"{bucket} buckets from {start.isoformat()} to {end.isoformat()} are more "
+                      f"than {MAX_BUCKETS:,}; ask for larger buckets or a shorter range")
+    rows = series.bucketed(conn, eui, metric, bucket=spec, agg=agg, tz=zone, start=start,
+                           end=end, after=after, limit=limit + 1)
+    nxt = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        nxt = str(request.url.include_query_params(
+            after=rows[-1].time.astimezone(zone).isoformat()))
+    return ReadingsPage(dev_eui=eui, metric=metric, unit=unit, next=nxt, bucket=bucket, agg=agg,
+                        tz=zone.key, readings=[
+                            BucketPoint(time=r.time.astimezone(zone), value=r.value,
+                                        count=r.count) for r in rows])
 
 
 def _checked_config(use_case: str, config: dict[str, object]) -> dict[str, object]:

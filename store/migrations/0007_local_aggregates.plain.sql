@@ -1,0 +1,4 @@
+-- Time buckets in local days (issue 10): nothing to do on stock PostgreSQL. store/series.py
+-- buckets the raw readings with date_bin, and readings_pkey (device_id, metric_id, time)
+-- already serves its range scans. The TimescaleDB variant replaces the UTC-day continuous
+-- aggregate by an hourly one that local days are read from.
