@@ -38,6 +38,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from ingest import metrics
+from ingest.backfill import ReconnectBackfill
 from ingest.batch_store import Committed
 from ingest.heartbeat import INTERVAL_S as HEARTBEAT_S
 from ingest.heartbeat import Heartbeat
@@ -204,6 +205,9 @@ class Subscriber:
         self.stats = IngestStats()
         self.heartbeat_s = heartbeat_s
         self.heartbeat: Heartbeat | None = None
+        #: Fetches from The Things Stack's Storage Integration what its QoS 0 MQTT lost while we
+        #: were away (ingest.backfill), when configured.
+        self.backfill: ReconnectBackfill | None = None
         self._state = "starting"
         #: monotonic time of the last commit report (None: nothing committed yet in this run)
         self._last_commit: float | None = None
@@ -270,6 +274,8 @@ class Subscriber:
                  present)
         # Always subscribe again: a broker restarted without a stored session has forgotten us.
         client.subscribe(self._topics())
+        if self.backfill is not None:
+            self.backfill.connected()  # only wakes its thread
 
     def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int,
                       reason_codes: list[ReasonCode], properties: Properties | None) -> None:
@@ -288,6 +294,8 @@ class Subscriber:
         self.connected.clear()
         self.subscribed.clear()
         if not self._stop.is_set():
+            if self.backfill is not None:
+                self.backfill.disconnected()
             log.warning("disconnected from broker (%s); paho reconnects with backoff", reason)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
@@ -380,6 +388,8 @@ class Subscriber:
         return age is not None and age < self.settings.mqtt_session_expiry_s
 
     def _run(self) -> None:
+        # Before the store process: a bad setting ends here with nothing to clean up.
+        self.backfill = ReconnectBackfill.from_settings(self.settings, self.dsn)
         self.store = store = StoreProcess(self.dsn, self._committed,
                                           log_level=self.settings.log_level,
                                           log_json=self.settings.log_json,
@@ -393,6 +403,9 @@ class Subscriber:
                 return
         self.store_ready.set()
         self._state = "running"
+        if self.backfill is not None:
+            # Before connecting: where the stored uplinks end, before MQTT stores newer ones.
+            self.backfill.start()
         if self.protocol == "auto":
             self._connect_v5_or_fallback()
         else:
@@ -419,6 +432,8 @@ class Subscriber:
                     metrics.PENDING.set(store.pending)
         finally:
             self._state = "stopping"
+            if self.backfill is not None:
+                self.backfill.stop()
             store.close(STORE_CLOSE_S)
             # Give paho a moment to write the last acks before the DISCONNECT packet.
             time.sleep(0.05)

@@ -375,6 +375,77 @@ def reprocess(
                    f"{d.still_refused} still refused")
 
 
+_TIMES = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]
+
+
+@app.command()
+def backfill(
+    application: Annotated[list[str] | None, typer.Option(
+        "--application", help="The Things Stack application id (repeatable; default: "
+                              "MEETNET_TTS_APPLICATIONS)")] = None,
+    from_: Annotated[datetime | None, typer.Option(
+        "--from", formats=_TIMES, help="start (UTC if no offset; default: --to minus "
+                                       "MEETNET_TTS_BACKFILL_MAX_HOURS)")] = None,
+    to: Annotated[datetime | None, typer.Option(formats=_TIMES, help="end (default: now)")
+                  ] = None,
+) -> None:
+    """Fetch uplinks from The Things Stack's Storage Integration (what its QoS 0 MQTT server
+    lost while nobody listened) and store them like MQTT ones; stored ones are skipped."""
+    from datetime import UTC, timedelta
+
+    from ingest.backfill import BackfillError, StorageIntegration, rfc3339, valid_application
+    from ingest.backfill import backfill as fetch_and_store
+    from ingest.direct import DirectIngest, StoreUnavailable
+    from ingest.pipeline import IngestLimits
+
+    settings = _settings()
+    dsn = _require_dsn(settings)
+    apps = application or settings.tts_applications
+    try:
+        if not apps:
+            raise ValueError("say which application: --application APP, or set "
+                             "MEETNET_TTS_APPLICATIONS")
+        apps = [valid_application(a) for a in apps]
+        source = StorageIntegration.from_settings(settings)
+        end = (to if to.tzinfo else to.replace(tzinfo=UTC)) if to else datetime.now(UTC)
+        start = ((from_ if from_.tzinfo else from_.replace(tzinfo=UTC)) if from_ else
+                 end - timedelta(hours=settings.tts_backfill_max_hours))
+        if start >= end:
+            raise ValueError("--from must be before --to")
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    direct = DirectIngest(dsn, IngestLimits.from_settings(settings))
+    failed: list[str] = []
+    totals = [0, 0, 0, 0]
+    try:
+        for app_id in apps:
+            typer.echo(f"{app_id}: fetching stored uplinks {rfc3339(start)} .. {rfc3339(end)}")
+            try:
+                done = fetch_and_store(source, direct, app_id, start, end,
+                                       progress=lambda p: typer.echo(p.line()))
+            except BackfillError as exc:
+                typer.echo(f"error: {exc}", err=True)
+                failed.append(app_id)
+                continue
+            except StoreUnavailable as exc:
+                typer.echo(f"error: the database did not store the uplinks ({exc}); run the "
+                           "backfill again (what was stored stays, duplicates are skipped)",
+                           err=True)
+                raise typer.Exit(1) from None
+            typer.echo(f"done {done.line()}")
+            for i, n in enumerate((done.fetched, done.uplinks, done.duplicates,
+                                   done.dead_letters)):
+                totals[i] += n
+    finally:
+        direct.close()
+    typer.echo(f"backfill: {len(apps) - len(failed)} of {len(apps)} applications, {totals[0]} "
+               f"messages fetched, {totals[1]} new uplinks, {totals[2]} duplicates, "
+               f"{totals[3]} dead letters")
+    if failed:
+        raise typer.Exit(1)
+
+
 @orgs_app.command("create")
 def orgs_create(
     slug: Annotated[str, typer.Argument(help="short lowercase id, e.g. gemeente-leiden")],
