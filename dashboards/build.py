@@ -77,9 +77,9 @@ def _per_device(metric: str, *, agg: str = "avg", hourly: bool = False,
     return (f"SELECT {bucket} AS time,\n"
             "       COALESCE(NULLIF(d.name, ''), d.dev_eui) AS metric,\n"
             f"       {agg}(r.value) AS value\n"
-            "FROM readings r\n"
-            "JOIN metrics m ON m.id = r.metric_id\n"
-            "JOIN devices d ON d.id = r.device_id\n"
+            "FROM grafana.readings r\n"
+            "JOIN grafana.metrics m ON m.id = r.metric_id\n"
+            "JOIN grafana.devices d ON d.id = r.device_id\n"
             f"WHERE {where}\n"
             "GROUP BY 1, 2\n"
             "ORDER BY 1")
@@ -317,26 +317,26 @@ def waste_dashboard() -> Json:
     panels = [
         stat("Bins at or above 80 %", "Bins whose latest fill level is at least 80 %.", """
             SELECT count(*) AS "bins at or above 80 %"
-            FROM latest_readings l
-            JOIN metrics m ON m.id = l.metric_id
+            FROM grafana.latest_readings l
+            JOIN grafana.metrics m ON m.id = l.metric_id
             WHERE m.name = 'fill_level' AND l.value >= 80
             """, unit="none", thresholds=_thresholds("green", (1, "orange"))),
         stat("Bins between 60 and 80 %", "Candidates for tomorrow's route.", """
             SELECT count(*) AS "bins between 60 and 80 %"
-            FROM latest_readings l
-            JOIN metrics m ON m.id = l.metric_id
+            FROM grafana.latest_readings l
+            JOIN grafana.metrics m ON m.id = l.metric_id
             WHERE m.name = 'fill_level' AND l.value >= 60 AND l.value < 80
             """, unit="none", thresholds=_thresholds("blue")),
         stat("Average fill level", "Mean of every bin's latest fill level.", """
             SELECT avg(l.value) AS "average fill level"
-            FROM latest_readings l
-            JOIN metrics m ON m.id = l.metric_id
+            FROM grafana.latest_readings l
+            JOIN grafana.metrics m ON m.id = l.metric_id
             WHERE m.name = 'fill_level'
             """, unit="percent", thresholds=fill, decimals=0),
         stat("Silent bins", "Bins without a fill level for 24 hours: a stale sensor.", """
             SELECT count(*) AS "silent bins"
-            FROM latest_readings l
-            JOIN metrics m ON m.id = l.metric_id
+            FROM grafana.latest_readings l
+            JOIN grafana.metrics m ON m.id = l.metric_id
             WHERE m.name = 'fill_level' AND l.time < now() - interval '24 hours'
             """, unit="none", thresholds=_thresholds("green", (1, "red"))),
         geomap("Bins on the map", "Each bin at its registered location, coloured by its latest "
@@ -346,17 +346,17 @@ def waste_dashboard() -> Json:
                    d.lon,
                    l.value AS "fill level",
                    l.time AS "measured at"
-            FROM latest_readings l
-            JOIN metrics m ON m.id = l.metric_id
-            JOIN devices d ON d.id = l.device_id
+            FROM grafana.latest_readings l
+            JOIN grafana.metrics m ON m.id = l.metric_id
+            JOIN grafana.devices d ON d.id = l.device_id
             WHERE m.name = 'fill_level' AND d.lat IS NOT NULL AND d.lon IS NOT NULL
             """, color_field="fill level", unit="percent", thresholds=fill),
         bargauge("Fullest bins", "The 30 fullest bins by their latest fill level.", """
             SELECT COALESCE(NULLIF(d.name, ''), d.dev_eui) AS bin,
                    l.value AS "fill level"
-            FROM latest_readings l
-            JOIN metrics m ON m.id = l.metric_id
-            JOIN devices d ON d.id = l.device_id
+            FROM grafana.latest_readings l
+            JOIN grafana.metrics m ON m.id = l.metric_id
+            JOIN grafana.devices d ON d.id = l.device_id
             WHERE m.name = 'fill_level'
             ORDER BY l.value DESC
             LIMIT 30
@@ -385,9 +385,9 @@ def classroom_dashboard() -> Json:
              """
             SELECT COALESCE(NULLIF(d.name, ''), d.dev_eui) AS room,
                    l.value AS co2
-            FROM latest_readings l
-            JOIN metrics m ON m.id = l.metric_id
-            JOIN devices d ON d.id = l.device_id
+            FROM grafana.latest_readings l
+            JOIN grafana.metrics m ON m.id = l.metric_id
+            JOIN grafana.devices d ON d.id = l.device_id
             WHERE m.name = 'co2' AND l.time > now() - interval '1 hour'
             ORDER BY 1
             """, unit="ppm", thresholds=co2, w=24, h=5, per_row=True, decimals=0),
@@ -409,9 +409,9 @@ def classroom_dashboard() -> Json:
                        AS "C (≤ 1200 ppm)",
                    100.0 * count(*) FILTER (WHERE r.value > 1200) / count(*)
                        AS "above C (> 1200 ppm)"
-            FROM readings r
-            JOIN metrics m ON m.id = r.metric_id
-            JOIN devices d ON d.id = r.device_id
+            FROM grafana.readings r
+            JOIN grafana.metrics m ON m.id = r.metric_id
+            JOIN grafana.devices d ON d.id = r.device_id
             WHERE m.name = 'co2' AND $__timeFilter(r.time)
               AND extract(isodow FROM r.time AT TIME ZONE 'Europe/Amsterdam') <= 5
               AND (r.time AT TIME ZONE 'Europe/Amsterdam')::time >= time '08:30'
@@ -444,14 +444,14 @@ def crossing_dashboard() -> Json:
     panels = [
         stat("Pedestrians", "People counted crossing in the selected time range.", """
             SELECT sum(r.value) AS pedestrians
-            FROM readings r
-            JOIN metrics m ON m.id = r.metric_id
+            FROM grafana.readings r
+            JOIN grafana.metrics m ON m.id = r.metric_id
             WHERE m.name = 'pedestrian_count' AND $__timeFilter(r.time)
             """, unit="none", thresholds=_thresholds("blue"), w=12, h=4, decimals=0),
         stat("Vehicles", "Vehicles counted in the selected time range.", """
             SELECT sum(r.value) AS vehicles
-            FROM readings r
-            JOIN metrics m ON m.id = r.metric_id
+            FROM grafana.readings r
+            JOIN grafana.metrics m ON m.id = r.metric_id
             WHERE m.name = 'vehicle_count' AND $__timeFilter(r.time)
             """, unit="none", thresholds=_thresholds("purple"), w=12, h=4, decimals=0),
         # Counts are "since the previous uplink", so an hour's total is the sum of its uplinks.
@@ -477,11 +477,11 @@ def crossing_dashboard() -> Json:
                            WHERE r.value > (d.config ->> 'speed_limit_kmh')::double precision)
                        / count(*)
                    END AS "intervals above the limit"
-            FROM readings r
-            JOIN metrics m ON m.id = r.metric_id
-            JOIN devices d ON d.id = r.device_id
+            FROM grafana.readings r
+            JOIN grafana.metrics m ON m.id = r.metric_id
+            JOIN grafana.devices d ON d.id = r.device_id
             WHERE m.name = 'vehicle_speed_v85' AND $__timeFilter(r.time)
-            GROUP BY d.id
+            GROUP BY d.id, d.name, d.dev_eui, d.config
             ORDER BY 1
             """, overrides=[
                 column_unit("limit", "velocitykmh", 0),
@@ -506,8 +506,8 @@ def water_dashboard() -> Json:
                    unit="suffix: m NAP", w=18, interval="10m"),
         stat("Silent sensors", "Water level sensors without a reading for an hour.", """
             SELECT count(*) AS "silent sensors"
-            FROM latest_readings l
-            JOIN metrics m ON m.id = l.metric_id
+            FROM grafana.latest_readings l
+            JOIN grafana.metrics m ON m.id = l.metric_id
             WHERE m.name = 'water_level' AND l.time < now() - interval '1 hour'
             """, unit="none", thresholds=_thresholds("green", (1, "red")), w=6, h=9),
         # The rise is the least-squares slope over the two hours before the latest reading: a
@@ -518,12 +518,12 @@ def water_dashboard() -> Json:
                    l.value AS "level",
                    l.time AS "measured at",
                    (SELECT 360000 * regr_slope(r.value, extract(epoch FROM r.time))
-                    FROM readings r
+                    FROM grafana.readings r
                     WHERE r.device_id = l.device_id AND r.metric_id = l.metric_id
                       AND r.time > l.time - interval '2 hours') AS "rise"
-            FROM latest_readings l
-            JOIN metrics m ON m.id = l.metric_id
-            JOIN devices d ON d.id = l.device_id
+            FROM grafana.latest_readings l
+            JOIN grafana.metrics m ON m.id = l.metric_id
+            JOIN grafana.devices d ON d.id = l.device_id
             WHERE m.name = 'water_level'
             ORDER BY 1
             """, overrides=[

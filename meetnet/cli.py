@@ -584,6 +584,60 @@ def devices_import(
                f"({result.imported} new, {result.updated} updated)")
 
 
+grafana_app = typer.Typer(
+    help="What Grafana's database roles read: open data, plus the organisations granted them.",
+    no_args_is_help=True)
+app.add_typer(grafana_app, name="grafana")
+
+
+@grafana_app.command("grant")
+def grafana_grant(
+    role: Annotated[str, typer.Argument(help="the database role Grafana logs in as, e.g. "
+                                             "grafana_reader")],
+    org: Annotated[str | None, typer.Option(
+        "--org", help="organisation slug whose private and shared-with devices the role sees "
+                      "too (default: open data only)")] = None,
+) -> None:
+    """Let a database role read the `grafana` views (open data), and with --org also that
+    organisation's own devices and those shared with it."""
+    import psycopg
+
+    from store.grafana import grant
+
+    with psycopg.connect(_require_dsn(_settings())) as conn:
+        grant(conn, role, org)
+    typer.echo(f"{role} reads open data" + (f" and {org}'s devices" if org else ""))
+
+
+@grafana_app.command("revoke")
+def grafana_revoke(
+    role: Annotated[str, typer.Argument(help="the database role")],
+    org: Annotated[str | None, typer.Option(
+        "--org", help="only this organisation's devices (the role keeps open data)")] = None,
+) -> None:
+    """Take an organisation's devices away from a role, or, without --org, all of the views."""
+    import psycopg
+
+    from store.grafana import revoke
+
+    with psycopg.connect(_require_dsn(_settings())) as conn:
+        revoke(conn, role, org)
+    what = f"{org}'s devices" if org else "the grafana views"
+    typer.echo(f"{role} no longer reads {what}")
+
+
+@grafana_app.command("list")
+def grafana_list() -> None:
+    """Roles that read the `grafana` views, and the organisations granted to each."""
+    import psycopg
+
+    from store.grafana import access
+
+    with psycopg.connect(_require_dsn(_settings())) as conn:
+        for role, orgs in access(conn):
+            typer.echo(f"{role:32} {', '.join(orgs) if orgs else '(open data only)'}")
+
+
 @decoders_app.command("list")
 def decoders_list() -> None:
     """The device models meetnet decodes."""

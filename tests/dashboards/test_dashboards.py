@@ -89,9 +89,12 @@ def _run_reader_script(dsn: str, bindir: Path | None) -> str | None:
 
 
 _SEED = """
-INSERT INTO organisations (slug, name) VALUES ('leiden', 'Gemeente Leiden');
-INSERT INTO devices (dev_eui, organisation_id, model_key, name, use_case, lat, lon, config)
-SELECT v.dev_eui, o.id, v.model_key, v.name, v.use_case, v.lat, v.lon, v.config::jsonb
+INSERT INTO organisations (slug, name) VALUES ('leiden', 'Gemeente Leiden'),
+                                              ('bedrijf-x', 'Bedrijf X');
+INSERT INTO devices (dev_eui, organisation_id, model_key, name, use_case, visibility, lat,
+                     lon, config)
+SELECT v.dev_eui, o.id, v.model_key, v.name, v.use_case, 'open', v.lat, v.lon,
+       v.config::jsonb
 FROM organisations o, (VALUES
     ('a000000000000001', 'milesight-iot/em310-udl', 'Bin Breestraat', 'waste',
      52.1589, 4.4923, '{"bin_depth_m": 1.2}'),
@@ -106,6 +109,11 @@ FROM organisations o, (VALUES
     ('d000000000000001', 'dragino/ldds75', 'Oude Rijn', 'water', NULL, NULL, '{}')
 ) AS v(dev_eui, model_key, name, use_case, lat, lon, config)
 WHERE o.slug = 'leiden';
+-- Another organisation's private bin, nearly full: Grafana's role must never show it.
+INSERT INTO devices (dev_eui, organisation_id, model_key, name, use_case, lat, lon, config)
+SELECT 'e000000000000001', o.id, 'milesight-iot/em310-udl', 'Bin Geheim', 'waste', 52.16, 4.49,
+       '{"bin_depth_m": 1.2}'
+FROM organisations o WHERE o.slug = 'bedrijf-x';
 """
 
 # (dev_eui, metric, mean, amplitude, hours since the last reading)
@@ -122,6 +130,7 @@ _SERIES = [
     ("c000000000000002", "vehicle_speed_v85", 45, 5, 0),
     ("d000000000000001", "water_level", -0.62, 0.05, 0),
     ("d000000000000001", "temperature", 12, 3, 0),      # a water temperature: not a classroom
+    ("e000000000000001", "fill_level", 99, 0.5, 0),     # private: must not show
 ]
 
 
@@ -319,26 +328,48 @@ def test_panel_answers_are_right(_dashboard_db: DashboardDb) -> None:
 
 
 @pytest.mark.integration
-def test_grafana_role_reads_everything_and_writes_nothing(_dashboard_db: DashboardDb) -> None:
+def test_no_panel_shows_another_organisations_private_device(_dashboard_db: DashboardDb) -> None:
+    for stem, panel in PANELS:
+        _, rows = _query(_dashboard_db, expand_macros(_panel_sql(panel)))
+        assert "Bin Geheim" not in repr(rows), (stem, panel["title"])
+    fullest = _query(_dashboard_db, expand_macros(_panel_sql(_panel("waste", "Fullest bins"))))
+    assert len(fullest[1]) == 3  # the three open bins of the seed, not the private fourth
+
+
+@pytest.mark.integration
+def test_grafana_role_reads_the_views_only_and_writes_nothing(_dashboard_db: DashboardDb) -> None:
     if _dashboard_db.reader_dsn is None:
         pytest.skip("needs psql to run deploy/timescaledb/grafana-reader.sh")
     with psycopg.connect(_dashboard_db.owner_dsn) as conn:
         tables = [r[0] for r in conn.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]
-    assert "readings" in tables
+        views = [r[0] for r in conn.execute(
+            "SELECT viewname FROM pg_views WHERE schemaname = 'grafana' ORDER BY 1")]
+    assert "readings" in tables and "api_keys" in tables
+    assert views == ["devices", "latest_readings", "metrics", "readings"]
     with psycopg.connect(_dashboard_db.reader_dsn, autocommit=True) as conn:
-        # Tables created after the script ran (by the migrations) are readable...
+        # The views, made by the migrations after the script ran, are readable, also by the
+        # unqualified names an editor types (the role's search_path)...
+        for view in views:
+            conn.execute(psycopg.sql.SQL("SELECT * FROM grafana.{} LIMIT 1").format(
+                psycopg.sql.Identifier(view)))
+        [(visibility,)] = conn.execute("SELECT DISTINCT visibility FROM devices").fetchall()
+        assert visibility == "open"
+        # ...no table is: not the readings of private devices, not the API keys' hashes.
         for table in tables:
-            conn.execute(psycopg.sql.SQL("SELECT * FROM {} LIMIT 1").format(
-                psycopg.sql.Identifier(table)))
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(psycopg.sql.SQL("SELECT * FROM public.{} LIMIT 1").format(
+                    psycopg.sql.Identifier(table)))
         assert conn.execute("SHOW default_transaction_read_only").fetchone() == ("on",)
         assert conn.execute("SHOW statement_timeout").fetchone() == ("30s",)
         # ...and nothing is writable, even after switching the read-only default off.
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
-            conn.execute("DELETE FROM readings")
+            conn.execute("CREATE TEMPORARY TABLE grafana_scratch (x int)")
         conn.execute("SET default_transaction_read_only = off")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute("DELETE FROM readings")
+            conn.execute("DELETE FROM grafana.readings")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("INSERT INTO grafana_access VALUES ('grafana_reader', 1)")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("CREATE TABLE grafana_was_here (x int)")
 
