@@ -134,8 +134,14 @@ def device_readings(
             zone = series.zone(DEFAULT_TZ if tz is None else tz)
         except series.BucketError as exc:
             raise Problem(400, "invalid-timezone", "Invalid time zone", str(exc)) from None
-    end = to or datetime.now(UTC)
-    start = from_ or end - DEFAULT_WINDOW
+    try:
+        # In UTC from here on; 0001-01-01T00:00+14:00 is no time at all.
+        from_, to, after = (None if t is None else t.astimezone(UTC) for t in (from_, to, after))
+        end = to or datetime.now(UTC)
+        start = from_ or end - DEFAULT_WINDOW
+    except OverflowError:
+        raise Problem(400, "invalid-time", "Time out of range",
+                      "times must lie between the years 1 and 9999 in UTC") from None
     if bucket is not None:
         assert zone is not None
         return _bucketed(request, conn, eui, metric, unit, bucket=bucket, agg=agg or "avg",

@@ -254,17 +254,41 @@ _hostile = (st.text(max_size=30)
                         st.sampled_from(["m", "h", "d", "w", "mo", "s", ""])))
 
 
+@pytest.mark.parametrize("bucket", [None, "1d", "1h"])
+@pytest.mark.parametrize("times", [{"to": "0001-01-01T00:00:00+14:00"},
+                                   {"from": "0001-01-01T00:00:00+14:00"},
+                                   {"from": "9999-12-31T00:00:00Z",
+                                    "to": "9999-12-31T23:59:59-14:00"},
+                                   {"after": "9999-12-31T23:59:59-14:00"}])
+def test_times_beyond_the_calendar_are_a_400(api: httpx.Client, readings: Series,
+                                             bucket: str | None, times: dict[str, str]) -> None:
+    _assert_problem(_get(api, **times, **({"bucket": bucket} if bucket else {})),
+                    400, "invalid-time")
+
+
 def _q(text: str) -> str:
     return quote(text.encode("utf-8", "surrogatepass"), safe="")
 
 
+_times = (st.datetimes(timezones=st.sampled_from([UTC, AMS, ZoneInfo("Pacific/Kiritimati"),
+                                                   ZoneInfo("Pacific/Niue")])).map(
+              lambda t: t.isoformat())
+          | st.sampled_from(["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00",
+                             "2026-03-29T02:30:00+01:00", "2026-10-25T02:30:00+01:00",
+                             "0001-01-01T00:00:00Z"]))
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
-@given(bucket=_hostile, tz=_hostile | st.sampled_from(["UTC", "Asia/Kolkata"]),
-       agg=_hostile | st.sampled_from(series.AGGS),
-       names=st.sets(st.sampled_from(["bucket", "tz", "agg"]), min_size=1))
-def test_no_bucket_tz_or_agg_answers_500(api: httpx.Client, bucket: str, tz: str, agg: str,
-                                         names: Iterable[str]) -> None:
-    values = {"bucket": bucket, "tz": tz, "agg": agg}
+@given(bucket=st.sampled_from(["1h", "1d", "15m", "1w"]) | _hostile,
+       tz=st.sampled_from(["UTC", "Asia/Kolkata", "Europe/Amsterdam"]) | _hostile,
+       agg=st.sampled_from(series.AGGS) | _hostile, start=_times, end=_times, after=_times,
+       names=st.sets(st.sampled_from(["bucket", "tz", "agg", "from", "to", "after"]),
+                     min_size=1))
+def test_no_bucket_tz_agg_or_time_answers_500(api: httpx.Client, readings: Series,
+                                              bucket: str, tz: str, agg: str, start: str,
+                                              end: str, after: str, names: Iterable[str]
+                                              ) -> None:
+    values = {"bucket": bucket, "tz": tz, "agg": agg, "from": start, "to": end, "after": after}
     query = "&".join(["metric=co2", *(f"{n}={_q(values[n])}" for n in sorted(names))])
     r = api.get(f"{URL}?{query}")
     assert r.status_code < 500, (query[:200], r.status_code, r.text[:300])
