@@ -525,6 +525,67 @@ def keys_revoke(key_id: Annotated[int, typer.Argument(help="the key's id (`meetn
     typer.echo(f"key {key_id} revoked")
 
 
+ingest_secret_app = typer.Typer(
+    help="Secrets a network server's HTTP integration posts uplinks with (/v1/ingest/tts, "
+         "/v1/ingest/chirpstack); stored hashed, shown once.", no_args_is_help=True)
+orgs_app.add_typer(ingest_secret_app, name="ingest-secret")
+
+
+@ingest_secret_app.command("create")
+def ingest_secret_create(
+    slug: Annotated[str, typer.Argument(help="the organisation whose devices the network "
+                                             "server's messages carry")],
+    network: Annotated[str | None, typer.Option(
+        help="tts or chirpstack: the only endpoint the secret opens (default: both)")] = None,
+    name: Annotated[str, typer.Option(help="where it is used, e.g. the TTS application")] = "",
+) -> None:
+    """Make an ingest secret. It is printed once, as the last line: paste it into the network
+    server's webhook or HTTP integration as the header `Authorization: Bearer <secret>`."""
+    import psycopg
+
+    from store.ingest_secrets import NETWORKS, create_secret
+
+    if network is not None and network not in NETWORKS:
+        raise ValueError(f"network must be one of {', '.join(NETWORKS)}, not {network!r}")
+    with psycopg.connect(_require_dsn(_settings())) as conn:
+        secret_id, secret = create_secret(conn, slug, network, name)
+    typer.echo(f"ingest secret {secret_id} for {slug} ({network or 'tts and chirpstack'}); it is "
+               "not stored and is shown only now:", err=True)
+    typer.echo(secret)
+
+
+@ingest_secret_app.command("list")
+def ingest_secret_list(
+    slug: Annotated[str | None, typer.Argument(help="only this organisation's")] = None,
+) -> None:
+    """Ingest secrets (their first characters only)."""
+    import psycopg
+
+    from store.ingest_secrets import list_secrets
+
+    with psycopg.connect(_require_dsn(_settings())) as conn:
+        for s in list_secrets(conn, slug):
+            state = f"revoked {s.revoked_at:%Y-%m-%d}" if s.revoked_at else "active"
+            typer.echo(f"{s.id:6} {s.prefix}...  {s.organisation:24} {s.network or 'any':10} "
+                       f"{state:18} {s.name}")
+
+
+@ingest_secret_app.command("revoke")
+def ingest_secret_revoke(
+    secret_id: Annotated[int, typer.Argument(help="the secret's id (`meetnet orgs ingest-secret "
+                                                  "list`)")],
+) -> None:
+    """Revoke an ingest secret: posts with it are refused (401) from now on."""
+    import psycopg
+
+    from store.ingest_secrets import revoke_secret
+
+    with psycopg.connect(_require_dsn(_settings())) as conn:
+        if not revoke_secret(conn, secret_id):
+            raise ValueError(f"no active ingest secret {secret_id}")
+    typer.echo(f"ingest secret {secret_id} revoked")
+
+
 @devices_app.command("share")
 def devices_share(
     dev_eui: Annotated[str, typer.Argument(help="the device's dev_eui")],
