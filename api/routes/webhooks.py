@@ -22,8 +22,9 @@ that is not JSON, an unknown device, a value out of range). A non-2xx answer onl
 "not kept": a 401/403 (no or wrong secret), 413 (larger than ``MEETNET_MAX_MESSAGE_BYTES``, as
 the broker refuses it on MQTT) and 503 with ``Retry-After`` (database unavailable; send it again).
 A bad message answered 4xx would only be sent again: The Things Stack counts every non-2xx
-answer as a failed try and retries it when retries are on, and a webhook that keeps failing
-is held back, with the good uplinks behind it. The dead letter already keeps the message for
+answer as a failed try, retries it when retries are on, and disables a webhook for a while after
+successive failures (its Application Server's ``as.webhooks.unhealthy-attempts-threshold``), the
+good uplinks with it. The dead letter already keeps the message for
 `meetnet reprocess --dead-letters`.
 """
 
