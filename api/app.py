@@ -6,18 +6,21 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import fastapi_offline
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from psycopg_pool import ConnectionPool
 from starlette.datastructures import Headers
 
-from api import limits, problems
+from api import deps, limits, problems
 from api.routes import classrooms, devices, exports, fleet, health, latest, webhooks
 from meetnet import __version__
 from meetnet.settings import Settings
@@ -62,6 +65,20 @@ class CORS(CORSMiddleware):
         return problem
 
 
+def _needs(dependant: Dependant, calls: set[Callable[..., Any]]) -> bool:
+    return dependant.call in calls or any(_needs(d, calls) for d in dependant.dependencies)
+
+
+def _document_role_refusals(routers: list[APIRouter]) -> None:
+    """Every route that needs a writer or admin key answers a reader key with a 403 problem:
+    documented here, once, from the routes' own dependencies."""
+    refused = problems.responses(403)[403]
+    for router in routers:
+        for route in router.routes:
+            if isinstance(route, APIRoute) and _needs(route.dependant, {deps.writer, deps.admin}):
+                route.responses.setdefault(403, refused)
+
+
 def create_app(settings: Settings, dsn: str | None = None) -> FastAPI:
     """Build the API for the database at ``dsn`` (default: ``settings.database_url``)."""
     dsn = dsn or settings.database_dsn()
@@ -103,16 +120,37 @@ def create_app(settings: Settings, dsn: str | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.pool = pool
     problems.install(app)
-    app.include_router(health.router)
-    # Routers whose routes take the caller: the rate limiter learns each key's id from them.
-    keyed = [Depends(limits.note_caller)]
+    # Every route may answer these, as RFC 9457 problems; routes document their own 404s etc.
+    everywhere = problems.responses(400, 422, 429, 500, 503)
+    app.include_router(health.router, responses=problems.responses(500))
+    # Routers whose routes take the caller: the rate limiter learns each key's id from them, and
+    # a bad key is a 401 on each of them.
+    noted = [Depends(limits.note_caller)]
+    keyed = {**everywhere, **problems.responses(401)}
     # fleet before devices: /devices/import must not be taken for a dev_eui.
-    app.include_router(fleet.router, prefix="/v1", dependencies=keyed)
-    app.include_router(devices.router, prefix="/v1", dependencies=keyed)
-    app.include_router(exports.router, prefix="/v1", dependencies=keyed)
-    app.include_router(webhooks.router, prefix="/v1")
-    app.include_router(latest.router, prefix="/v1", dependencies=keyed)
-    app.include_router(classrooms.router, prefix="/v1", dependencies=keyed)
+    app.include_router(fleet.router, prefix="/v1", dependencies=noted, responses=keyed)
+    app.include_router(devices.router, prefix="/v1", dependencies=noted, responses=keyed)
+    app.include_router(exports.router, prefix="/v1", dependencies=noted, responses=keyed)
+    # Webhooks are not rate-limited (see api/limits.py).
+    app.include_router(webhooks.router, prefix="/v1", responses=problems.responses(400, 422, 500, 503))
+    app.include_router(latest.router, prefix="/v1", dependencies=noted, responses=keyed)
+    app.include_router(classrooms.router, prefix="/v1", dependencies=noted, responses=keyed)
+
+    _document_role_refusals([fleet.router, devices.router, exports.router, latest.router,
+                             classrooms.router])
+    base_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = problems.add_problem_schema(base_openapi())
+        # A path parameter that names nothing the caller may see is a 404 problem on any route.
+        not_found = problems.responses(404)[404]
+        for path, operations in document.get("paths", {}).items():
+            if "{" in path:
+                for operation in operations.values():
+                    operation.get("responses", {}).setdefault("404", not_found)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     # Inside the request counter, so 429s are counted; outside everything else, so a refused
     # request costs no hashing and no database.

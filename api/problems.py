@@ -10,6 +10,7 @@ import psycopg
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,6 +24,62 @@ _TITLES = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-
            405: "method-not-allowed", 406: "not-acceptable", 409: "conflict",
            413: "payload-too-large", 415: "unsupported-media-type", 422: "invalid-parameters",
            429: "rate-limited", 500: "internal-error", 503: "unavailable"}
+
+
+class ProblemDetail(BaseModel):
+    """An error answer (RFC 9457, ``application/problem+json``); some carry more members, such
+    as ``errors`` on a 422."""
+
+    model_config = ConfigDict(extra="allow", title="Problem")
+
+    type: str = Field(description="stable URI of the kind of problem; program against this",
+                      examples=[PROBLEM_BASE + "device-not-found"])
+    title: str = Field(examples=["Device not found"])
+    status: int = Field(examples=[404])
+    detail: str | None = Field(default=None, description="what went wrong, for people",
+                               examples=["no visible device with dev_eui 24e124713c012345"])
+    instance: str | None = Field(default=None, description="the path that was asked for",
+                                 examples=["/v1/devices/24e124713c012345"])
+
+
+#: What each documented error status means, for `responses`.
+_MEANING = {
+    400: ("A parameter is malformed (a NUL byte, a bad list or range)", "bad-request"),
+    401: ("The API key is unknown, revoked or malformed (no key: open data only)", "unauthorized"),
+    403: ("The key's role may not do this", "forbidden"),
+    404: ("No such device, or not one you may see", "device-not-found"),
+    409: ("It exists already", "conflict"),
+    413: ("The request body is too large", "payload-too-large"),
+    422: ("A parameter or the body does not match its schema", "invalid-parameters"),
+    429: ("Too many requests: see Retry-After", "rate-limited"),
+    500: ("The server failed; it has been logged", "internal-error"),
+    503: ("The database does not answer; try again later", "unavailable"),
+}
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses: each an RFC 9457 problem, with its schema
+    (component ``Problem``, see `add_problem_schema`) and an example."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        description, kind = _MEANING[status]
+        example = {"type": PROBLEM_BASE + kind, "title": kind.replace("-", " ").capitalize(),
+                   "status": status, "detail": description}
+        doc: dict[str, Any] = {"description": description, "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"},
+                                         "example": example}}}
+        if status == 429:
+            doc["headers"] = {"Retry-After": {"description": "seconds to wait (RFC 9110)",
+                                              "schema": {"type": "integer"}}}
+        out[status] = doc
+    return out
+
+
+def add_problem_schema(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Put the ``Problem`` schema that `responses` refers to into an OpenAPI document."""
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault("Problem", ProblemDetail.model_json_schema())
+    return openapi
 
 
 class Problem(Exception):

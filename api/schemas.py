@@ -12,20 +12,20 @@ from pydantic import BaseModel, ConfigDict, Field
 class Device(BaseModel):
     dev_eui: str = Field(examples=["24e124713c012345"])
     device_id: str = Field(examples=["bin-breestraat-01"])
-    name: str
+    name: str = Field(examples=["Afvalbak Breestraat 1"])
     organisation: str = Field(examples=["gemeente-leiden"])
     model_key: str = Field(examples=["milesight-iot/em310-udl"])
     use_case: str = Field(examples=["waste"])
-    visibility: str = Field(examples=["open"])
-    lat: float | None = None
-    lon: float | None = None
-    last_seen_at: datetime | None = None
-    battery_percent: float | None = None
+    visibility: str = Field(description="private, shared or open", examples=["open"])
+    lat: float | None = Field(default=None, description="WGS 84", examples=[52.1601])
+    lon: float | None = Field(default=None, description="WGS 84", examples=[4.4907])
+    last_seen_at: datetime | None = Field(default=None, examples=["2026-11-23T08:00:00Z"])
+    battery_percent: float | None = Field(default=None, examples=[87.0])
 
 
 class ReadingPoint(BaseModel):
-    time: datetime
-    value: float
+    time: datetime = Field(examples=["2026-11-23T08:00:00Z"])
+    value: float = Field(examples=[812.0])
 
 
 class BucketPoint(BaseModel):
@@ -56,28 +56,28 @@ class ReadingsPage(BaseModel):
 
 
 class LatestValue(BaseModel):
-    value: float
-    unit: str
-    time: datetime
+    value: float = Field(examples=[63.5])
+    unit: str = Field(examples=["%"])
+    time: datetime = Field(examples=["2026-11-23T08:00:00Z"])
 
 
 class LatestDevice(BaseModel):
-    dev_eui: str
-    name: str
-    organisation: str
-    use_case: str
-    model_key: str
-    lat: float | None
-    lon: float | None
-    last_seen_at: datetime | None
+    dev_eui: str = Field(examples=["24e124713c012345"])
+    name: str = Field(examples=["Afvalbak Breestraat 1"])
+    organisation: str = Field(examples=["gemeente-leiden"])
+    use_case: str = Field(examples=["waste"])
+    model_key: str = Field(examples=["milesight-iot/em310-udl"])
+    lat: float | None = Field(examples=[52.1601])
+    lon: float | None = Field(examples=[4.4907])
+    last_seen_at: datetime | None = Field(examples=["2026-11-23T08:00:00Z"])
     readings: dict[str, LatestValue] = Field(
         examples=[{"fill_level": {"value": 63.5, "unit": "%", "time": "2026-11-23T08:00:00Z"}}])
 
 
 class Health(BaseModel):
-    status: str = Field(examples=["ok"])
-    database: str
-    version: str
+    status: str = Field(description="ok or degraded", examples=["ok"])
+    database: str = Field(description="ok or unavailable", examples=["ok"])
+    version: str = Field(examples=["0.1.0"])
 
 
 class DeviceIn(BaseModel):
@@ -87,7 +87,7 @@ class DeviceIn(BaseModel):
 
     dev_eui: str = Field(pattern=r"^[0-9a-fA-F]{16}$", examples=["24e124713c012345"])
     model_key: str = Field(max_length=128, examples=["milesight-iot/em310-udl"])
-    name: str = Field(default="", max_length=200)
+    name: str = Field(default="", max_length=200, examples=["Afvalbak Breestraat 1"])
     use_case: Literal["waste", "classroom", "crossing", "water", "any"] = "any"
     visibility: Literal["private", "shared", "open"] = "private"
     device_id: str = Field(default="", max_length=128)

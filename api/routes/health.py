@@ -22,7 +22,11 @@ from store import queries, status
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
+@router.get("/healthz", response_model=Health, summary="Liveness: the database answers",
+            responses={503: {"model": Health, "description": "The database does not answer",
+                             "content": {"application/json": {"example": {
+                                 "status": "degraded", "database": "unavailable",
+                                 "version": "0.1.0"}}}}})
 def healthz(request: Request) -> JSONResponse:
     try:
         with request.app.state.pool.connection(timeout=3) as conn:
@@ -50,7 +54,15 @@ def _ingest_json(s: status.IngestStatus) -> dict[str, Any]:
               "ingest": [{"client_id": "meetnet-ingest", "state": "running", "alive": True,
                           "heartbeat_age_s": 1.2, "last_commit_age_s": 0.4}]}}}},
     503: {"description": "Not ready: RFC 9457 problem naming what is missing",
-          "content": {"application/problem+json": {}}}})
+          "content": {"application/problem+json": {
+              "schema": {"$ref": "#/components/schemas/Problem"},
+              "example": {"type": "https://meetnet.example/problems/not-ready",
+                          "title": "Not ready", "status": 503,
+                          "detail": "no ingest heartbeat within the last 30 s: ingest is not "
+                                    "running, or cannot reach the database",
+                          "instance": "/readyz", "database": "ok", "ingest": [],
+                          "version": "0.1.0"}}}}},
+    summary="Readiness: the database answers and an ingest is running")
 def readyz(request: Request) -> JSONResponse:
     """Readiness (Kubernetes-style ``/readyz``); errors are RFC 9457 problem details."""
     try:

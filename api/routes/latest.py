@@ -45,17 +45,36 @@ def _latest(conn: Conn, caller: Caller, use_case: str | None, dev_euis: tuple[st
             for d in devices]
 
 
-@router.get("/latest", response_model=list[LatestDevice], summary="Newest value of every metric")
+#: One device of /v1/latest, as the docs show it.
+_EXAMPLE = {"dev_eui": "24e124713c012345", "name": "Afvalbak Breestraat 1",
+            "organisation": "gemeente-leiden", "use_case": "waste",
+            "model_key": "milesight-iot/em310-udl", "lat": 52.1601, "lon": 4.4907,
+            "last_seen_at": "2026-11-23T08:00:00Z",
+            "readings": {"fill_level": {"value": 63.5, "unit": "%", "time": "2026-11-23T08:00:00Z"},
+                         "battery": {"value": 87.0, "unit": "%", "time": "2026-11-23T08:00:00Z"}}}
+_USE_CASE = Query(description="only this use case: waste, classroom, crossing or water",
+                  examples=["classroom"], max_length=64)
+
+
+@router.get("/latest", response_model=list[LatestDevice], summary="Newest value of every metric",
+            responses={200: {"description": "One page of devices with their newest values; a "
+                                            "full page has a `Link: <...>; rel=\"next\"` header",
+                             "headers": {"Link": {"description": "the next page (RFC 8288)",
+                                                  "schema": {"type": "string"}}},
+                             "content": {"application/json": {"example": [_EXAMPLE]}}}})
 def latest(
     request: Request,
     response: Response,
     conn: Conn,
     caller: Caller,
-    use_case: Annotated[str | None, Query(description="waste, classroom, crossing or water")] = None,
-    dev_eui: Annotated[str | None, Query(description="only these devices: comma-separated "
-                                         "dev_euis", max_length=MAX_EUIS * 17)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000, description="devices per page")] = 500,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    use_case: Annotated[str | None, _USE_CASE] = None,
+    dev_eui: Annotated[str | None, Query(
+        description=f"only these devices: 1 to {MAX_EUIS} comma-separated dev_euis",
+        examples=["24e124713c012345,a81758fffe0399aa"], max_length=MAX_EUIS * 17)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="devices per page",
+                                examples=[100])] = 500,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="devices to skip: from the "
+                                 "`next` link", examples=[0])] = 0,
 ) -> list[LatestDevice]:
     """Pages of ``limit`` devices; a full page carries a ``Link: <...>; rel="next"`` header
     (RFC 8288) to the next one."""
@@ -67,9 +86,24 @@ def latest(
     return page
 
 
+_FEATURES = {"type": "FeatureCollection", "features": [{
+    "type": "Feature", "geometry": {"type": "Point", "coordinates": [4.4907, 52.1601]},
+    "properties": {"dev_eui": "24e124713c012345", "name": "Afvalbak Breestraat 1",
+                   "use_case": "waste", "organisation": "gemeente-leiden", "fill_level": 63.5}}]}
+
+
 @router.get("/latest.geojson", summary="Newest values as a GeoJSON FeatureCollection",
-            response_class=JSONResponse)
-def latest_geojson(conn: Conn, caller: Caller, use_case: str | None = None) -> JSONResponse:
+            response_class=JSONResponse, responses={200: {
+                "description": "A FeatureCollection (RFC 7946): one Point per located device, "
+                               "its newest values as properties",
+                "content": {"application/geo+json": {
+                    "schema": {"type": "object", "required": ["type", "features"],
+                               "properties": {"type": {"const": "FeatureCollection"},
+                                              "features": {"type": "array",
+                                                           "items": {"type": "object"}}}},
+                    "example": _FEATURES}}}})
+def latest_geojson(conn: Conn, caller: Caller,
+                   use_case: Annotated[str | None, _USE_CASE] = None) -> JSONResponse:
     """For maps: one Point feature per located device (RFC 7946, lon/lat order)."""
     features: list[dict[str, Any]] = []
     for d in _latest(conn, caller, use_case):
