@@ -144,10 +144,17 @@ def create_app(settings: Settings, dsn: str | None = None) -> FastAPI:
         document = problems.add_problem_schema(base_openapi())
         # A path parameter that names nothing the caller may see is a 404 problem on any route.
         not_found = problems.responses(404)[404]
+        problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
         for path, operations in document.get("paths", {}).items():
-            if "{" in path:
-                for operation in operations.values():
-                    operation.get("responses", {}).setdefault("404", not_found)
+            for operation in operations.values():
+                answers = operation.setdefault("responses", {})
+                if "{" in path:
+                    answers.setdefault("404", not_found)
+                # A route that documents an error by its description alone still answers it
+                # as a problem.
+                for status, answer in answers.items():
+                    if status.startswith(("4", "5")) and not answer.get("content"):
+                        answer["content"] = {"application/problem+json": problem}
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -6,6 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from api import create_app
 from meetnet.settings import Settings
@@ -67,3 +70,22 @@ def test_any_origin(db: str) -> None:
             "access-control-allow-origin"] == "*"
         r = api.get("/v1/devices", headers={"Origin": "https://anyone.example"})
         assert r.headers["access-control-allow-origin"] == "*"
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(origin=st.binary(max_size=200).map(lambda b: bytes(c for c in b if c == 9 or 32 <= c != 127)),
+       method=st.sampled_from(["GET", "PUT", "TRACE", "get", "X" * 100]))
+def test_any_origin_header_never_answers_500(cors_api: httpx.Client, origin: bytes,
+                                             method: str) -> None:
+    r = cors_api.options("/v1/latest", headers={"Origin": origin.strip(b" \t"),
+                                                "Access-Control-Request-Method": method})
+    assert r.status_code < 500
+    if r.status_code >= 400:
+        assert r.headers["content-type"] == "application/problem+json"
+
+
+@pytest.fixture
+def cors_api(db: str) -> Iterator[httpx.Client]:
+    with serve(db, [APP]) as api:
+        yield api

@@ -44,3 +44,29 @@ def test_docs_pages_are_not_api_operations(api: httpx.Client) -> None:
     paths = api.get("/openapi.json").json()["paths"]
     assert not [p for p in paths if p in ("/docs", "/redoc", "/metrics")
                 or p.startswith("/static")]
+
+
+def test_every_error_answer_is_documented_as_a_problem(api: httpx.Client) -> None:
+    document = api.get("/openapi.json").json()
+    problem = document["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status"} <= set(problem["required"])
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status, answer in operation["responses"].items():
+                if status.startswith(("4", "5")) and path != "/healthz":
+                    assert "application/problem+json" in answer.get("content", {}), \
+                        (method, path, status)
+            if path.startswith("/v1/") and not path.startswith("/v1/ingest/"):
+                assert {"401", "429", "500"} <= set(operation["responses"]), (method, path)
+            if "{" in path:
+                assert "404" in operation["responses"], (method, path)
+
+
+@pytest.mark.parametrize(("path", "status"), [("/v1/latest", "200"),
+                                              ("/v1/latest.geojson", "200"),
+                                              ("/v1/classrooms/{dev_eui}/report", "404"),
+                                              ("/readyz", "200"), ("/readyz", "503")])
+def test_routes_show_examples(api: httpx.Client, path: str, status: str) -> None:
+    answer = api.get("/openapi.json").json()["paths"][path]["get"]["responses"][status]
+    assert any("example" in media or "examples" in media
+               for media in answer["content"].values()), answer
