@@ -181,7 +181,8 @@ def test_the_same_uplink_over_mqtt_and_over_the_webhook_is_stored_once(
     try:
         assert sub.subscribed.wait(20), "subscriber did not subscribe"
         pub = MqttPublisher(own_broker, client_id="webhook-test-publisher")
-        with LiveServer(create_app(Settings(database_url=db), db)) as api:  # type: ignore[arg-type]
+        app = create_app(Settings(database_url=db), db)  # type: ignore[arg-type]
+        with LiveServer(app) as api:
             # MQTT first, then the webhook (a network server with both integrations on).
             port, payload = _payload()
             topic, body = tts_uplink(BIN, port, payload, f_cnt=1, received_at=T0)
@@ -198,6 +199,9 @@ def test_the_same_uplink_over_mqtt_and_over_the_webhook_is_stored_once(
             pub.send(topic2, body2)
             pub.send(topic3, body3)
             wait_for(lambda: _count(db, "SELECT count(*) FROM uplinks WHERE f_cnt = 3") == 1)
+            assert app.state.webhook_ingest is not None
+        # The app's lifespan closed its DirectIngest (store threads and connections) on exit.
+        assert app.state.webhook_ingest is None
         assert _uplinks(db, BIN.dev_eui) == 3
         assert _count(db, "SELECT count(*) FROM readings r JOIN metrics m ON m.id = r.metric_id "
                           "WHERE m.name = 'distance'") == 3
