@@ -95,16 +95,15 @@ class IngestResult(BaseModel):
     dead_letter: DeadLetter | None = None
 
 
-_PROBLEM = {"application/problem+json": {"schema": {"type": "object"}}}
+# Documented by description: the app gives every error answer the Problem schema.
 _RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "ChirpStack: no or a malformed `event` query parameter",
-          "content": _PROBLEM},
-    401: {"description": "No ingest secret, or an unknown or revoked one", "content": _PROBLEM},
-    403: {"description": "The secret is bound to the other network server", "content": _PROBLEM},
-    413: {"description": "Body larger than MEETNET_MAX_MESSAGE_BYTES; not kept",
-          "content": _PROBLEM},
+    400: {"description": "ChirpStack: no or a malformed `event` query parameter"},
+    401: {"description": "No ingest secret, or an unknown or revoked one"},
+    403: {"description": "The secret is bound to the other network server"},
+    413: {"description": "Body larger than MEETNET_MAX_MESSAGE_BYTES; not kept"},
     503: {"description": "Database unavailable; not kept, send again after Retry-After",
-          "content": _PROBLEM},
+          "headers": {"Retry-After": {"description": "seconds to wait (RFC 9110)",
+                                      "schema": {"type": "integer"}}}},
 }
 
 _TTS_EXAMPLE = {
