@@ -193,10 +193,13 @@ def migrate(dsn: str) -> MigrationResult:
             log.warning("TimescaleDB is available now, but migrations %s made plain PostgreSQL "
                         "tables earlier; they stay plain (see the README on converting them)",
                         ", ".join(v for v, kind in done.items() if kind == "plain"))
+        # Later TimescaleDB files (0007's continuous aggregate) need 0002's hypertables: a
+        # database whose tables were made plain stays on the plain path throughout.
+        hypertables = timescale and done.get("0002_time_series") != "plain"
         for version, variants in _files().items():
             if version in done:
                 continue
-            variant = "any" if "any" in variants else ("timescale" if timescale else "plain")
+            variant = "any" if "any" in variants else ("timescale" if hypertables else "plain")
             text = variants.get(variant)
             if text is None:
                 raise RuntimeError(f"migration {version} has no {variant} variant")
