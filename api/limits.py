@@ -30,7 +30,6 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import Request
 from starlette.datastructures import MutableHeaders
@@ -228,7 +227,7 @@ class RateLimitMiddleware:
 def _headers(decision: Decision) -> dict[str, str]:
     values = {"Limit": str(decision.limit), "Remaining": str(decision.remaining),
               "Reset": str(decision.reset)}
-    out: dict[str, Any] = {}
+    out: dict[str, str] = {}
     for name, value in values.items():
         out[f"RateLimit-{name}"] = value
         out[f"X-RateLimit-{name}"] = value
