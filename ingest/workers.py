@@ -35,6 +35,10 @@ def run_workers(n: int, *, client_id: str, group: str, metrics_port: int,
     def spawn(i: int) -> subprocess.Popen[bytes]:
         env = {**os.environ, "MEETNET_MQTT_CLIENT_ID": f"{client_id}-{i}",
                "MEETNET_MQTT_SHARED_GROUP": group}
+        if i:
+            # One backfill from the Storage Integration is enough (dedup would make N harmless,
+            # but they would cost N times the requests against The Things Stack's rate limits).
+            env["MEETNET_TTS_APPLICATIONS"] = ""
         port = str(metrics_port + i if metrics_port else 0)
         return subprocess.Popen([sys.executable, "-m", "meetnet.cli", "ingest", "--workers", "1",
                                  "--metrics-port", port], env=env, stdin=subprocess.DEVNULL)
