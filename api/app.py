@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import fastapi_offline
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from psycopg_pool import ConnectionPool
 from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import deps, limits, problems
 from api.routes import classrooms, devices, exports, fleet, health, latest, webhooks
@@ -77,6 +78,42 @@ def _document_role_refusals(routers: list[APIRouter]) -> None:
         for route in router.routes:
             if isinstance(route, APIRoute) and _needs(route.dependant, {deps.writer, deps.admin}):
                 route.responses.setdefault(403, refused)
+
+
+class RequestMetrics:
+    """ASGI middleware counting requests and their latency per route template (one series per
+    endpoint, not per device). Plain ASGI rather than ``@app.middleware("http")``: Starlette's
+    BaseHTTPMiddleware runs the route in a task of its own, which cost every request and lost
+    track of streamed exports whose client hung up."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        finally:
+            # The router leaves the matched route in the scope.
+            route = getattr(scope.get("route"), "path", None)
+            path = scope.get("path", "")
+            if route is None:
+                route = "unmatched"
+            elif path.startswith("/v1/") and not route.startswith("/v1/"):
+                route = "/v1" + route  # routers see their path without the mount prefix
+            REQUESTS.labels(scope.get("method", ""), route, str(status)).inc()
+            LATENCY.labels(route).observe(time.perf_counter() - started)
 
 
 def create_app(settings: Settings, dsn: str | None = None) -> FastAPI:
@@ -166,20 +203,7 @@ def create_app(settings: Settings, dsn: str | None = None) -> FastAPI:
     if app.state.rate_limits.enabled:
         app.add_middleware(limits.RateLimitMiddleware, limits=app.state.rate_limits)
 
-    @app.middleware("http")
-    async def count_requests(request: Request,
-                             call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        # The route template, not the raw path: one series per endpoint, not per device.
-        route = getattr(request.scope.get("route"), "path", None)
-        if route is None:
-            route = "unmatched"
-        elif request.url.path.startswith("/v1/") and not route.startswith("/v1/"):
-            route = "/v1" + route  # routers see their path without the mount prefix
-        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-        LATENCY.labels(route).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(RequestMetrics)
 
     if settings.api_cors_origins:
         # Outermost: preflights are answered before any limit, and every answer (a 429 or a

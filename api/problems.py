@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import psycopg
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -138,6 +137,30 @@ class CatchAll:
             await internal_error(scope.get("path", ""))(scope, receive, send)
 
 
+class RefuseNul:
+    """ASGI middleware: PostgreSQL text cannot hold a NUL character, and a parameter carrying
+    one (?metric=%00) reached the database and answered 500. Refused here, once, for every
+    route. Plain ASGI, not ``@app.middleware("http")``: Starlette's BaseHTTPMiddleware runs the
+    route in a task of its own, which costs every request and lost track of streamed exports
+    whose client hung up."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request = Request(scope)
+            if "\x00" in request.url.path or any(
+                    "\x00" in key or "\x00" in value
+                    for key, value in request.query_params.multi_items()):
+                await problem_response(
+                    400, "bad-request", "Bad request",
+                    "the request's path or a query parameter contains a NUL character",
+                    request.url.path.replace("\x00", "\\x00"))(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
     """Every error answer of ``app`` becomes an RFC 9457 problem with a stable ``type``."""
     app.add_middleware(CatchAll)
@@ -167,18 +190,7 @@ def install(app: FastAPI) -> None:
             response.headers.update(exc.headers)
         return response
 
-    @app.middleware("http")
-    async def _refuse_nul(request: Request,
-                          call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        # PostgreSQL text cannot hold a NUL character: a parameter carrying one (?metric=%00)
-        # reached the database and answered 500. Refused here, once, for every route.
-        if "\x00" in request.url.path or any(
-                "\x00" in key or "\x00" in value
-                for key, value in request.query_params.multi_items()):
-            return problem_response(400, "bad-request", "Bad request",
-                                    "the request's path or a query parameter contains a NUL "
-                                    "character", request.url.path.replace("\x00", "\\x00"))
-        return await call_next(request)
+    app.add_middleware(RefuseNul)
 
     @app.exception_handler(psycopg.DataError)
     async def _data(request: Request, exc: psycopg.DataError) -> JSONResponse:

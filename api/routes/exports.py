@@ -15,7 +15,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Generator, Iterator, Sequence
+import threading
+from collections.abc import Callable, Generator, Iterator, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Annotated, Any, Literal
 
@@ -55,14 +56,26 @@ class ExportStream:
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
         self._bodies: list[Generator[bytes, None, None]] = []
+        # Starlette runs each step of a body in a worker thread and does not wait for it when
+        # the client hangs up, so the close below can come while a step still runs on the
+        # connection ("generator already executing"). Steps and the close take turns.
+        self._lock = threading.Lock()
+        self._closed = False
 
     def body(self, gen: Generator[bytes, None, None]) -> Generator[bytes, None, None]:
         self._bodies.append(gen)
-        return gen
+        while True:
+            with self._lock:
+                chunk = None if self._closed else next(gen, None)
+            if chunk is None:
+                return
+            yield chunk
 
     def close(self) -> None:
-        for gen in self._bodies:
-            gen.close()
+        with self._lock:
+            self._closed = True
+            for gen in self._bodies:
+                gen.close()
 
 
 def export_stream(conn: Conn) -> Iterator[ExportStream]:
@@ -152,57 +165,65 @@ def _use_case(use_case: str) -> str:
 
 # --- CSV -----------------------------------------------------------------------------------
 
-def _time_text(zone: tzinfo) -> Any:
-    """ISO 8601 with a fixed number of fraction digits in every row: pandas infers one format
-    from the first value and leaves a column whose rows differ as text."""
-    if zone is UTC:
-        return lambda t: t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return lambda t: t.astimezone(zone).isoformat(timespec="microseconds")
-
-
 def _cell(text: str) -> str:
     """A name as a spreadsheet shows it, not as a formula it runs (OWASP "CSV injection"):
     names are set by other organisations and land in teachers' spreadsheets."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def _time_text(zone: tzinfo) -> Callable[[datetime], str]:
+    """ISO 8601 with a fixed number of fraction digits in every row: pandas infers one format
+    from the first value and leaves a column whose rows differ as text. isoformat, not
+    strftime: strftime was half the CPU of a CSV export."""
+    if zone is UTC:
+        return lambda t: t.isoformat(timespec="microseconds")[:-6] + "Z"
+    return lambda t: t.astimezone(zone).isoformat(timespec="microseconds")
+
+
+def _quoted(text: str) -> str:
+    """One RFC 4180 field, quoted where the text needs it."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow([text])
+    return buf.getvalue()
+
+
 def _csv_body(conn: psycopg.Connection[Any], devices: Sequence[DeviceRow],
               cols: Sequence[exports.Column], start: datetime, end: datetime, zone: tzinfo,
               per_device: bool) -> Generator[bytes, None, None]:
-    """RFC 4180 CSV, wide by metric: one row per time (and device, when ``per_device``)."""
-    buf = io.StringIO()
-    out = csv.writer(buf)
-    out.writerow(["time", *(["dev_eui", "name"] if per_device else []),
-                  *(f"{c.metric} [{c.unit}]" for c in cols)])
-    yield buf.getvalue().encode()
-    buf.seek(0)
-    buf.truncate()
-    names = {d.dev_eui: _cell(d.name) for d in devices}
+    """RFC 4180 CSV, wide by metric: one row per time (and device, when ``per_device``).
+
+    Rows are joined by hand, not by csv.writer: times come as fixed ISO text from the server and
+    values are floats, neither of which needs quoting; the names, which may, are quoted once per
+    device. Times have the same number of fraction digits in every row, because pandas infers
+    one format from the first value and leaves a column whose rows differ as text."""
+    header = ["time", *(["dev_eui", "name"] if per_device else []),
+              *(f"{c.metric} [{c.unit}]" for c in cols)]
+    yield (",".join(_quoted(h) for h in header) + "\r\n").encode()
+    lead = {d.dev_eui: f",{d.dev_eui},{_quoted(_cell(d.name))}" if per_device else ""
+            for d in devices}
     index = {c.metric: i for i, c in enumerate(cols)}
+    empty = [""] * len(cols)
     fmt = _time_text(zone)
+    lines: list[str] = []
+    size = 0
     key: tuple[datetime, str] | None = None
-    values: list[float | None] = []
-
-    def flush() -> None:
-        assert key is not None
-        lead = [fmt(key[0]), key[1], names[key[1]]] if per_device else [fmt(key[0])]
-        out.writerow(lead + values)
-
+    values = empty
     for batch in exports.readings(conn, [d.dev_eui for d in devices], list(index), start, end):
         for time, eui, metric, value in batch:
-            if (time, eui) != key:
+            if key is None or time != key[0] or eui != key[1]:
                 if key is not None:
-                    flush()
-                key, values = (time, eui), [None] * len(cols)
-            values[index[metric]] = value
-        if buf.tell() >= CHUNK_BYTES:
-            yield buf.getvalue().encode()
-            buf.seek(0)
-            buf.truncate()
+                    line = f"{fmt(key[0])}{lead[key[1]]},{','.join(values)}\r\n"
+                    lines.append(line)
+                    size += len(line)
+                key, values = (time, eui), empty.copy()
+            values[index[metric]] = repr(value)
+        if size >= CHUNK_BYTES:
+            yield "".join(lines).encode()
+            lines, size = [], 0
     if key is not None:
-        flush()
-    if buf.tell():
-        yield buf.getvalue().encode()
+        lines.append(f"{fmt(key[0])}{lead[key[1]]},{','.join(values)}\r\n")
+    if lines:
+        yield "".join(lines).encode()
 
 
 def _filename(scope: str, start: datetime, end: datetime, ext: str) -> str:
