@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.deps import Caller, Conn
 from api.problems import Problem
-from api.schemas import LatestDevice, LatestValue
+from api.schemas import LatestDevice
 from store import queries
 
 router = APIRouter(tags=["latest"])
@@ -32,17 +33,27 @@ def _euis(text: str) -> tuple[str, ...]:
 
 
 def _latest(conn: Conn, caller: Caller, use_case: str | None, dev_euis: tuple[str, ...] | None = None,
-            limit: int | None = None, offset: int = 0) -> list[LatestDevice]:
+            limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+    """Devices in the shape of `LatestDevice`, as plain dicts: the rows come typed from the
+    store, and building a pydantic model per device and value (and FastAPI validating them
+    again) was most of the route's time beside the SQL (bench/api.py)."""
     devices, rows = queries.latest(conn, use_case=use_case, organisation=caller.organisation,
                                    dev_euis=dev_euis, limit=limit, offset=offset)
-    values: dict[str, dict[str, LatestValue]] = {}
+    values: dict[str, dict[str, dict[str, Any]]] = {}
     for r in rows:
-        values.setdefault(r.dev_eui, {})[r.metric] = LatestValue(value=r.value, unit=r.unit,
-                                                                 time=r.time)
-    return [LatestDevice(dev_eui=d.dev_eui, name=d.name, organisation=d.organisation,
-                         use_case=d.use_case, model_key=d.model_key, lat=d.lat, lon=d.lon,
-                         last_seen_at=d.last_seen_at, readings=values.get(d.dev_eui, {}))
+        values.setdefault(r.dev_eui, {})[r.metric] = {"value": r.value, "unit": r.unit,
+                                                      "time": r.time}
+    return [{"dev_eui": d.dev_eui, "name": d.name, "organisation": d.organisation,
+             "use_case": d.use_case, "model_key": d.model_key, "lat": d.lat, "lon": d.lon,
+             "last_seen_at": d.last_seen_at, "readings": values.get(d.dev_eui, {})}
             for d in devices]
+
+
+def _json(body: Any, media_type: str = "application/json",
+          headers: dict[str, str] | None = None) -> Response:
+    # OPT_UTC_Z: UTC times end in "Z", as pydantic writes them elsewhere in the API.
+    return Response(orjson.dumps(body, option=orjson.OPT_UTC_Z), media_type=media_type,
+                    headers=headers)
 
 
 #: One device of /v1/latest, as the docs show it.
@@ -64,7 +75,6 @@ _USE_CASE = Query(description="only this use case: waste, classroom, crossing or
                              "content": {"application/json": {"example": [_EXAMPLE]}}}})
 def latest(
     request: Request,
-    response: Response,
     conn: Conn,
     caller: Caller,
     use_case: Annotated[str | None, _USE_CASE] = None,
@@ -75,15 +85,16 @@ def latest(
                                 examples=[100])] = 500,
     offset: Annotated[int, Query(ge=0, le=10_000_000, description="devices to skip: from the "
                                  "`next` link", examples=[0])] = 0,
-) -> list[LatestDevice]:
+) -> Response:
     """Pages of ``limit`` devices; a full page carries a ``Link: <...>; rel="next"`` header
     (RFC 8288) to the next one."""
     page = _latest(conn, caller, use_case, _euis(dev_eui) if dev_eui is not None else None,
                    limit, offset)
+    headers = {}
     if len(page) == limit:
         nxt = request.url.include_query_params(offset=offset + limit)
-        response.headers["Link"] = f'<{nxt}>; rel="next"'
-    return page
+        headers["Link"] = f'<{nxt}>; rel="next"'
+    return _json(page, headers=headers)
 
 
 _FEATURES = {"type": "FeatureCollection", "features": [{
@@ -103,18 +114,18 @@ _FEATURES = {"type": "FeatureCollection", "features": [{
                                                            "items": {"type": "object"}}}},
                     "example": _FEATURES}}}})
 def latest_geojson(conn: Conn, caller: Caller,
-                   use_case: Annotated[str | None, _USE_CASE] = None) -> JSONResponse:
+                   use_case: Annotated[str | None, _USE_CASE] = None) -> Response:
     """For maps: one Point feature per located device (RFC 7946, lon/lat order)."""
     features: list[dict[str, Any]] = []
     for d in _latest(conn, caller, use_case):
-        if d.lat is None or d.lon is None:
+        if d["lat"] is None or d["lon"] is None:
             continue
         features.append({
             "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [d.lon, d.lat]},
-            "properties": {"dev_eui": d.dev_eui, "name": d.name, "use_case": d.use_case,
-                           "organisation": d.organisation,
-                           **{k: v.value for k, v in d.readings.items()}},
+            "geometry": {"type": "Point", "coordinates": [d["lon"], d["lat"]]},
+            "properties": {"dev_eui": d["dev_eui"], "name": d["name"],
+                           "use_case": d["use_case"], "organisation": d["organisation"],
+                           **{k: v["value"] for k, v in d["readings"].items()}},
         })
-    return JSONResponse({"type": "FeatureCollection", "features": features},
-                        media_type="application/geo+json")
+    return _json({"type": "FeatureCollection", "features": features},
+                 media_type="application/geo+json")
