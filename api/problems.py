@@ -106,6 +106,20 @@ def internal_error(path: str) -> JSONResponse:
                             path)
 
 
+class WatchedSend:
+    """An ASGI ``send`` that remembers the status of the response once it has started (None
+    before): what the middleware around a route needs to know of its answer."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.status: int | None = None
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+        await self._send(message)
+
+
 class CatchAll:
     """ASGI middleware, innermost of ours: an exception no handler took becomes a 500 problem,
     logged with its traceback, so the middleware around it (metrics, rate limit headers, CORS)
@@ -119,20 +133,13 @@ class CatchAll:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        watched = WatchedSend(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, watched)
         except Exception:
             log.exception("unhandled error answering %s %s", scope.get("method"),
                           scope.get("path"))
-            if started:
+            if watched.status is not None:
                 raise
             await internal_error(scope.get("path", ""))(scope, receive, send)
 
