@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -18,6 +18,8 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from psycopg import sql
+from timescale_support import timescale_server
 
 from store import Batch, ReadingRow, Writer, keys, series
 from store import devices as registry
@@ -41,8 +43,7 @@ def _every_5_minutes(start: datetime, end: datetime, rng: random.Random) -> Seri
     return out
 
 
-@pytest.fixture
-def readings(db: str) -> Series:
+def _seed(db: str) -> Series:
     """An open and a private CO2 sensor with the same readings every 5 minutes over both
     periods; returns the open one's readings."""
     with psycopg.connect(db) as conn:
@@ -56,6 +57,11 @@ def readings(db: str) -> Series:
     with Writer(db) as w:
         w.write(Batch(readings=[ReadingRow(t, dev, "co2", v) for dev in ids for t, v in points]))
     return points
+
+
+@pytest.fixture
+def readings(db: str) -> Series:
+    return _seed(db)
 
 
 def _get(api: httpx.Client, **params: str) -> httpx.Response:
@@ -297,21 +303,112 @@ def test_no_bucket_tz_agg_or_time_answers_500(api: httpx.Client, readings: Serie
         assert r.json()["status"] == r.status_code
 
 
-def test_hourly_aggregate_gives_the_raw_answers(db: str, readings: Series) -> None:
-    """TimescaleDB only: buckets read from readings_by_hour (migration 0007) equal the same
-    buckets computed from the raw readings, for every aggregate."""
-    with psycopg.connect(db, autocommit=True) as conn:
-        if conn.execute("SELECT to_regclass(%s)", (series.HOURLY_VIEW,)).fetchone() == (None,):
-            pytest.skip("no TimescaleDB on this server: buckets are always computed from the "
-                        "raw readings (checked by the tests above)")
+@pytest.fixture
+def tsdb() -> Iterator[str]:
+    """A migrated database on a server of its own with TimescaleDB loaded (readings_by_hour
+    exists), or a skip where TimescaleDB is not installed."""
+    with timescale_server() as server:
+        yield server.dsn
+
+
+#: (bucket, time zone) pairs whose buckets are whole UTC hours: the hourly aggregate serves them.
+_HOURLY_CASES = (("1d", "Europe/Amsterdam"), ("1w", "Europe/Amsterdam"), ("1h", "UTC"),
+                 ("3h", "UTC"), ("1d", "Asia/Kolkata"))
+
+
+def _hourly_equals_raw(conn: psycopg.Connection[Any], start: datetime, end: datetime,
+                       after: datetime | None = None) -> None:
+    for agg in series.AGGS:
+        for text, tz in _HOURLY_CASES:
+            spec = series.parse_bucket(text, longest=timedelta(days=367))
+            args: dict[str, Any] = {"bucket": spec, "agg": agg, "tz": series.zone(tz),
+                                    "start": start, "end": end, "after": after,
+                                    "limit": 10_000}
+            hourly = series.bucketed(conn, OPEN, "co2", **args)
+            raw = series.bucketed(conn, OPEN, "co2", use_aggregate=False, **args)
+            assert hourly, (agg, text, tz)
+            assert [(r.time, r.count) for r in hourly] == [(r.time, r.count) for r in raw], (
+                agg, text, tz)
+            # Sums of the same numbers in another order may differ in the last bits.
+            assert [r.value for r in hourly] == pytest.approx([r.value for r in raw],
+                                                              rel=1e-12), (agg, text, tz)
+
+
+def _materialized_hours(conn: psycopg.Connection[Any]) -> tuple[int, datetime | None]:
+    """How many hours of the open sensor's readings are materialized, and the latest."""
+    schema, table = conn.execute(
+        "SELECT materialization_hypertable_schema, materialization_hypertable_name "
+        "FROM timescaledb_information.continuous_aggregates WHERE view_name = %s",
+        (series.HOURLY_VIEW,)).fetchone() or ("", "")
+    # The materialized rows of the open sensor only (the private one has the same readings).
+    row = conn.execute(sql.SQL(
+        "SELECT count(*), max(bucket) FROM {} WHERE device_id = "
+        "(SELECT id FROM devices WHERE dev_eui = %s)").format(sql.Identifier(schema, table)),
+        (OPEN,)).fetchone()
+    assert row is not None
+    return int(row[0]), row[1]
+
+
+def test_hourly_aggregate_gives_the_raw_answers(tsdb: str) -> None:
+    """TimescaleDB only: buckets read from readings_by_hour (migration 0007), fully
+    materialized, equal the same buckets computed from the raw readings, for every aggregate."""
+    _seed(tsdb)
+    with psycopg.connect(tsdb, autocommit=True) as conn:
         conn.execute("CALL refresh_continuous_aggregate(%s, NULL, NULL)", (series.HOURLY_VIEW,))
-        for agg in series.AGGS:
-            for text, tz in (("1d", "Europe/Amsterdam"), ("1h", "UTC"), ("1w", "UTC")):
-                spec = series.parse_bucket(text, longest=timedelta(days=367))
-                args: dict[str, Any] = {"bucket": spec, "agg": agg, "tz": series.zone(tz),
-                                        "start": SPRING[0], "end": AUTUMN[1], "limit": 10_000}
-                hourly = series.bucketed(conn, OPEN, "co2", **args)
-                raw = series.bucketed(conn, OPEN, "co2", use_aggregate=False, **args)
-                assert [(r.time, r.count) for r in hourly] == [(r.time, r.count) for r in raw]
-                assert [r.value for r in hourly] == pytest.approx([r.value for r in raw],
-                                                                  rel=1e-12)
+        # 71 and 73 hours: the local days of the DST changes are 23 and 25 hours long.
+        assert _materialized_hours(conn)[0] == 71 + 73
+        _hourly_equals_raw(conn, SPRING[0], AUTUMN[1])
+
+
+def test_hourly_aggregate_across_dst_materialized_recent_and_compressed(tsdb: str) -> None:
+    """TimescaleDB only: with the aggregate materialized up to the middle of the autumn DST day
+    and the rest of the readings not yet (real-time: read from readings), local days of 23 and
+    25 hours, weeks and hours from readings_by_hour equal the raw answers; so they do after the
+    chunks are compressed; a reading stored late into a materialized hour shows after the
+    run of the 0007 refresh policy (start_offset NULL: however old the hour)."""
+    points = _seed(tsdb)
+    cut = datetime(2026, 10, 25, 2, tzinfo=UTC)  # 02:00+01:00, the second 02:00 that night
+    with psycopg.connect(tsdb, autocommit=True) as conn:
+        conn.execute("CALL refresh_continuous_aggregate(%s, NULL, %s)",
+                     (series.HOURLY_VIEW, cut))
+        n, newest = _materialized_hours(conn)
+        assert newest == cut - timedelta(hours=1)
+        # Every spring hour and the autumn ones before the cut are materialized; the rest are
+        # read from the raw readings by the real-time part of the view.
+        assert n == 71 + (cut - AUTUMN[0]) // timedelta(hours=1)
+        assert any(t >= cut for t, _ in points)
+
+        days = series.parse_bucket("1d", longest=timedelta(days=367))
+        got = series.bucketed(conn, OPEN, "co2", bucket=days, agg="count", tz=AMS,
+                              start=AUTUMN[0], end=AUTUMN[1])
+        assert [(r.time, r.count) for r in got] == [
+            (datetime(2026, 10, 24, tzinfo=AMS), 288), (datetime(2026, 10, 25, tzinfo=AMS), 300),
+            (datetime(2026, 10, 26, tzinfo=AMS), 288)]
+        _hourly_equals_raw(conn, SPRING[0], AUTUMN[1])
+        _hourly_equals_raw(conn, AUTUMN[0], AUTUMN[1], after=datetime(2026, 10, 24, tzinfo=AMS))
+
+        compressed = conn.execute("SELECT count(compress_chunk(c, if_not_compressed => true)) "
+                                  "FROM show_chunks('readings') c").fetchone()
+        assert compressed is not None and compressed[0] > 0
+        _hourly_equals_raw(conn, SPRING[0], AUTUMN[1])
+
+        # Late: a reading for a spring hour that is materialized already, into a compressed
+        # chunk. The materialized hour holds the old answer until the refresh runs.
+        late = datetime(2026, 3, 29, 1, 32, tzinfo=AMS)
+        dev = conn.execute("SELECT id FROM devices WHERE dev_eui = %s", (OPEN,)).fetchone()
+        assert dev is not None
+        with Writer(tsdb) as w:
+            w.write(Batch(readings=[ReadingRow(late, dev[0], "co2", 5000.0)]))
+        spring_day = {"bucket": days, "agg": "max", "tz": AMS, "start": SPRING[0],
+                      "end": SPRING[1]}
+        raw = series.bucketed(conn, OPEN, "co2", use_aggregate=False, **spring_day)
+        assert raw[1].value == 5000.0 and raw[1].count == 23 * 12 + 1
+        stale = series.bucketed(conn, OPEN, "co2", **spring_day)
+        assert stale[1].count == 23 * 12  # proof that the aggregate, not readings, was read
+        job = conn.execute("SELECT job_id FROM timescaledb_information.jobs "
+                           "WHERE proc_name = 'policy_refresh_continuous_aggregate'").fetchone()
+        assert job is not None
+        conn.execute("CALL run_job(%s)", (job[0],))
+        assert series.bucketed(conn, OPEN, "co2", **spring_day) == raw
+        assert _materialized_hours(conn)[0] == 71 + 73
+        _hourly_equals_raw(conn, SPRING[0], AUTUMN[1])

@@ -225,6 +225,7 @@ def test_real_timescaledb_preloaded_makes_hypertables() -> None:
         assert (again.timescale, again.applied) == (True, [])
         assert {"readings", "uplinks"} <= _hypertables(server.dsn)
         assert _variants(server.dsn)["0002_time_series"] == "timescale"
+        assert _continuous_aggregates(server.dsn) == {"readings_by_hour"}
 
 
 def test_real_timescaledb_enabled_later_converts_as_the_readme_says() -> None:
@@ -245,9 +246,24 @@ def test_real_timescaledb_enabled_later_converts_as_the_readme_says() -> None:
         assert "stay plain" in (later.timescale_note or "")
         assert _hypertables(server.dsn) == set()
         with psycopg.connect(server.dsn) as conn:
-            conn.execute("DELETE FROM schema_migrations WHERE version = '0002_time_series'")
+            conn.execute("DELETE FROM schema_migrations WHERE version IN "
+                         "('0002_time_series', '0007_local_aggregates')")
         converted = migrate(server.dsn)
-        assert converted.applied == ["0002_time_series"]
+        assert converted.applied == ["0002_time_series", "0007_local_aggregates"]
         assert {"readings", "uplinks"} <= _hypertables(server.dsn)
+        assert _variants(server.dsn)["0007_local_aggregates"] == "timescale"
+        # 0007 dropped the UTC aggregates that 0002 makes again; the hourly one is what is left.
+        assert _continuous_aggregates(server.dsn) == {"readings_by_hour"}
         with psycopg.connect(server.dsn) as conn:
             assert conn.execute("SELECT count(*) FROM uplinks").fetchone() == (1,)
+        # Every TimescaleDB file runs again without error over what it made (idempotent).
+        with psycopg.connect(server.dsn) as conn:
+            conn.execute("DELETE FROM schema_migrations WHERE variant = 'timescale'")
+        assert migrate(server.dsn).applied == ["0002_time_series", "0007_local_aggregates"]
+        assert _continuous_aggregates(server.dsn) == {"readings_by_hour"}
+
+
+def _continuous_aggregates(dsn: str) -> set[str]:
+    with psycopg.connect(dsn) as conn:
+        return {r[0] for r in conn.execute(
+            "SELECT view_name FROM timescaledb_information.continuous_aggregates")}

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+from timescale_support import timescale_server
 
 from store import Batch, DeadLetterRow, ReadingRow, UplinkRow, Writer, migrate
 from store import devices as registry
-from store.migrate import timescale_available
 from store.migrate import versions as migration_versions
 from store.rows import DeviceSeen
 
@@ -159,15 +159,32 @@ def test_a_failed_batch_stores_nothing(db: str) -> None:
         assert conn.execute("SELECT count(*) FROM uplinks").fetchone() == (0,)
 
 
-def test_timescaledb_path(db: str) -> None:
-    with psycopg.connect(db, autocommit=True) as conn:
-        available = timescale_available(conn)
-        if not available:
-            pytest.skip("TimescaleDB is not installed on this PostgreSQL server: the plain "
-                        "path is what ran (BRIN indexes checked below in the plain test)")
-        kinds = conn.execute("SELECT hypertable_name FROM timescaledb_information.hypertables"
-                             ).fetchall()
-    assert {"readings", "uplinks"} <= {k[0] for k in kinds}
+def test_timescaledb_path() -> None:
+    """With TimescaleDB preloaded, migrate makes readings and uplinks hypertables, the one
+    continuous aggregate readings_by_hour (0007 dropped 0002's UTC ones) with its refresh
+    policy, and the compression and retention policies."""
+    with timescale_server() as server, psycopg.connect(server.dsn) as conn:
+        kinds = {r[0] for r in conn.execute(
+            "SELECT hypertable_name FROM timescaledb_information.hypertables")}
+        caggs = dict(conn.execute(
+            "SELECT view_name, materialized_only FROM "
+            "timescaledb_information.continuous_aggregates").fetchall())
+        jobs = set(conn.execute(
+            "SELECT proc_name, coalesce(hypertable_name, '') FROM timescaledb_information.jobs "
+            "WHERE proc_name <> 'policy_telemetry'").fetchall())
+        refresh = conn.execute(
+            "SELECT config FROM timescaledb_information.jobs j "
+            "JOIN timescaledb_information.continuous_aggregates c "
+            "ON (c.materialization_hypertable_schema, c.materialization_hypertable_name) "
+            "= (j.hypertable_schema, j.hypertable_name) "
+            "WHERE j.proc_name = 'policy_refresh_continuous_aggregate'").fetchone()
+    assert {"readings", "uplinks"} <= kinds
+    assert caggs == {"readings_by_hour": False}  # real-time: recent hours come from readings
+    assert {("policy_compression", "readings"), ("policy_compression", "uplinks"),
+            ("policy_retention", "uplinks")} <= jobs
+    assert [name for name, _ in jobs].count("policy_refresh_continuous_aggregate") == 1
+    assert refresh is not None
+    assert refresh[0]["start_offset"] is None and refresh[0]["end_offset"] == "01:00:00"
 
 
 def test_plain_path_has_brin_indexes(db: str) -> None:
