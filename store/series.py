@@ -174,7 +174,10 @@ def bucketed(conn: psycopg.Connection[Any], dev_eui: str, metric: str, *, bucket
 
     With ``use_aggregate`` and where it gives the same answer (TimescaleDB's
     ``readings_by_hour`` exists, the bucket is whole UTC hours, and start, end and after are on
-    the hour), the hourly continuous aggregate is read instead of the raw readings.
+    the hour), the hourly continuous aggregate is read instead of the raw readings. It gives
+    the same answers, except that a reading stored late into an hour already materialized
+    (backfill, reprocess) counts only after the aggregate's next refresh (migration 0007's
+    policy, every 30 minutes).
     """
     hourly = (use_aggregate and bucket.stride % timedelta(hours=1) == timedelta(0)
               and _on_hour(start) and _on_hour(end) and _on_hour(after)

@@ -4,9 +4,11 @@
 -- of any zone with a whole-hour UTC offset are unions of UTC hours, so one hourly aggregate
 -- serves them all. It replaces readings_hourly, which lacked sum and last: avg of a bucket is
 -- sum / n over its hours (never an average of averages), last is the last value of its latest
--- hour. Real-time (materialized_only = false): hours not yet materialized are read from the
--- raw readings, so answers match stock PostgreSQL. The policy's start_offset is NULL so that
--- readings changed long ago (meetnet reprocess, backfill) are re-materialized too.
+-- hour. Real-time (materialized_only = false): hours after the newest materialized one are read
+-- from the raw readings, so answers match stock PostgreSQL. A reading stored late into an hour
+-- that is materialized already (backfill, meetnet reprocess) shows once the policy has run
+-- again, within 30 minutes; its start_offset is NULL so that it re-materializes such hours
+-- however old they are.
 -- Runs outside a transaction, like 0002; every statement is idempotent.
 DROP MATERIALIZED VIEW IF EXISTS readings_daily;
 DROP MATERIALIZED VIEW IF EXISTS readings_hourly;
