@@ -22,7 +22,17 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import deps, limits, problems
-from api.routes import classrooms, devices, exports, fleet, health, latest, webhooks
+from api.routes import (
+    classrooms,
+    devices,
+    exports,
+    fleet,
+    health,
+    latest,
+    waste,
+    water,
+    webhooks,
+)
 from meetnet import __version__
 from meetnet.settings import Settings
 
@@ -166,9 +176,11 @@ def create_app(settings: Settings, dsn: str | None = None) -> FastAPI:
     app.include_router(webhooks.router, prefix="/v1", responses=problems.responses(400, 422, 500, 503))
     app.include_router(latest.router, prefix="/v1", dependencies=noted, responses=keyed)
     app.include_router(classrooms.router, prefix="/v1", dependencies=noted, responses=keyed)
+    app.include_router(waste.router, prefix="/v1", dependencies=noted, responses=keyed)
+    app.include_router(water.router, prefix="/v1", dependencies=noted, responses=keyed)
 
     _document_role_refusals([fleet.router, devices.router, exports.router, latest.router,
-                             classrooms.router])
+                             classrooms.router, waste.router, water.router])
     base_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:

@@ -1,0 +1,7 @@
+"""Waste analytics over the API (issue 11)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["waste"])
