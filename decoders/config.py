@@ -42,13 +42,38 @@ class WasteBinConfig(DeviceConfig):
 
 class WaterLevelConfig(DeviceConfig):
     """A water level gauge: its reference height (down-looking) or its own height (submerged),
-    in m NAP, is what turns a distance or a depth into a level."""
+    in m NAP, is what turns a distance or a depth into a level. Optionally its target level
+    (docs/domain.md, "Water level"): fixed (``target_nap_m``), summer/winter
+    (``target_summer_nap_m`` and ``target_winter_nap_m``) or a band (``target_lower_nap_m`` ..
+    ``target_upper_nap_m``), and its rate-of-rise alarm threshold."""
+
+    target_nap_m: float | None = Field(default=None, ge=-10, le=10)
+    target_summer_nap_m: float | None = Field(default=None, ge=-10, le=10)
+    target_winter_nap_m: float | None = Field(default=None, ge=-10, le=10)
+    target_lower_nap_m: float | None = Field(default=None, ge=-10, le=10)
+    target_upper_nap_m: float | None = Field(default=None, ge=-10, le=10)
+    rise_alarm_cm_h: float | None = Field(default=None, gt=0, le=1000)
 
     @model_validator(mode="after")
     def _one_reference(self) -> WaterLevelConfig:
         if (self.mount_height_nap_m is None) == (self.sensor_depth_nap_m is None):
             raise ValueError("a water level gauge needs exactly one of mount_height_nap_m "
                              "(down-looking sensor) or sensor_depth_nap_m (submerged sensor)")
+        return self
+
+    @model_validator(mode="after")
+    def _one_target(self) -> WaterLevelConfig:
+        seasonal = (self.target_summer_nap_m, self.target_winter_nap_m)
+        band = (self.target_lower_nap_m, self.target_upper_nap_m)
+        kinds = [self.target_nap_m is not None, any(v is not None for v in seasonal),
+                 any(v is not None for v in band)]
+        if sum(kinds) > 1:
+            raise ValueError("a gauge's target is one of: target_nap_m, summer/winter, or a "
+                             "lower/upper band")
+        if kinds[1] and None in seasonal:
+            raise ValueError("a seasonal target needs target_summer_nap_m and target_winter_nap_m")
+        if kinds[2] and (band[0] is None or band[1] is None or band[0] > band[1]):
+            raise ValueError("a target band needs target_lower_nap_m <= target_upper_nap_m")
         return self
 
 
