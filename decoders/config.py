@@ -6,6 +6,10 @@ when the device is registered instead of silently deriving nothing.
 
 from __future__ import annotations
 
+from datetime import date, time
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
@@ -81,8 +85,51 @@ class CrossingConfig(DeviceConfig):
     """A zebra crossing counter; the speed limit (km/h) is what V85 is compared with."""
 
 
+class TimetableConfig(BaseModel):
+    """Lesson time (analytics/classroom.py, ``Timetable``): local hours on weekdays (Monday = 0),
+    with per-weekday end times for a short day."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: time = time(8, 30)
+    end: time = time(15, 0)
+    weekdays: tuple[Annotated[int, Field(ge=0, le=6)], ...] = (0, 1, 2, 3, 4)
+    end_by_weekday: dict[Annotated[int, Field(ge=0, le=6)], time] = Field(default_factory=dict)
+    timezone: str = Field(default="Europe/Amsterdam", max_length=64)
+
+    @model_validator(mode="after")
+    def _known_zone(self) -> TimetableConfig:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {self.timezone!r}") from None
+        return self
+
+
+class HolidayConfig(BaseModel):
+    """A school holiday, first and last day inclusive."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> HolidayConfig:
+        if self.end < self.start:
+            raise ValueError("a holiday ends on or after its start")
+        return self
+
+
 class ClassroomConfig(DeviceConfig):
-    """A classroom air sensor; the room volume feeds the ventilation estimate."""
+    """A classroom air sensor; the room volume and pupils feed the ventilation estimate, the
+    timetable and holidays the lesson-time shares (docs/domain.md, "Classrooms")."""
+
+    pupils: int | None = Field(default=None, gt=0, le=1000)
+    timetable: TimetableConfig | None = None
+    holidays: list[HolidayConfig] = Field(default_factory=list, max_length=500)
+    outdoor_co2_ppm: float = Field(default=420.0, ge=200, le=2000)
+    uplink_interval_s: float | None = Field(default=None, gt=0, le=86400)
 
 
 _BY_USE_CASE: dict[str, type[DeviceConfig]] = {

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 import pandas as pd
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
-from analytics.classroom import class_shares, co2_class
+from analytics.classroom import (
+    FrisseScholen,
+    Timetable,
+    co2_class,
+    lesson_class_shares,
+    lesson_peaks,
+    ventilation,
+)
 from api.deps import Caller, Conn
 from api.problems import Problem, responses
+from decoders.config import ClassroomConfig
+from store import devices as registry
 from store import queries
 
 router = APIRouter(tags=["classrooms"])
@@ -28,11 +37,46 @@ class ClassroomReport(BaseModel):
     co2_mean_ppm: float | None = Field(examples=[712.4])
     co2_max_ppm: float | None = Field(examples=[1384.0])
     class_shares: dict[str, float] = Field(
-        description="Share of time per Frisse Scholen CO2 class (A <= 800, B <= 950, "
-                    "C <= 1200 ppm; '-' above)",
-        examples=[{"A": 0.72, "B": 0.18, "C": 0.08, "-": 0.02}])
+        description="Share of lesson time (the device config's timetable and holidays; default "
+                    "Monday to Friday 08:30-15:00 Europe/Amsterdam) per Frisse Scholen CO2 class "
+                    "(A <= 800, B <= 950, C <= 1200 ppm; '-' above); each reading counts until "
+                    "the next, at most twice the uplink interval",
+        examples=[{"A": 0.31, "B": 0.34, "C": 0.35}])
     current_class: str | None = Field(description="class of the newest reading",
                                       examples=["A"])
+    peaks: list[Peak] = Field(description="per school day, the highest lesson-time CO2")
+    ventilation: VentilationOut
+
+
+class Peak(BaseModel):
+    day: date = Field(alias="date", examples=["2026-11-16"])
+    time: datetime = Field(examples=["2026-11-16T13:55:00Z"])
+    co2_ppm: float = Field(examples=[1384.0])
+    class_: str = Field(alias="class", examples=["-"])
+
+
+class DecayEventOut(BaseModel):
+    start: datetime = Field(examples=["2026-11-16T14:00:00Z"])
+    end: datetime = Field(examples=["2026-11-16T14:45:00Z"])
+    air_changes_per_hour: float = Field(examples=[2.4])
+    r2: float = Field(examples=[0.99])
+
+
+class VentilationOut(BaseModel):
+    air_changes_per_hour: float | None = Field(
+        description="median of the period's CO2 decay fits (Batterman 2017); null: none fitted",
+        examples=[2.4])
+    per_pupil_dm3_s: float | None = Field(
+        description="outdoor air per pupil (needs room_volume_m3 and pupils in the device "
+                    "config); the Bouwbesluit asks 8.5 (new) or 3.44 (existing schools)",
+        examples=[4.3])
+    meets_new_school: bool | None = Field(examples=[False])
+    meets_existing_school: bool | None = Field(examples=[True])
+    events: list[DecayEventOut]
+    reason: str | None = Field(description="why no rate could be fitted", examples=[None])
+
+
+ClassroomReport.model_rebuild()
 
 
 @router.get("/classrooms/{dev_eui}/report", response_model=ClassroomReport,
@@ -55,12 +99,49 @@ def classroom_report(
     end = to or datetime.now(UTC)
     start = from_ or end - timedelta(days=7)
     points = queries.readings(conn, eui, "co2", start=start, end=end, limit=MAX_POINTS)
-    series = pd.Series([p.value for p in points], index=pd.DatetimeIndex([p.time for p in points]),
-                       dtype=float)
+    series = pd.Series([p.value for p in points],
+                       index=pd.DatetimeIndex([p.time for p in points], tz=UTC), dtype=float)
+    cfg = _config(conn, eui)
+    timetable = _timetable(cfg)
+    holidays = [(h.start, h.end) for h in cfg.holidays]
+    limits = FrisseScholen(outdoor_ppm=cfg.outdoor_co2_ppm)
+    vent = ventilation(series, timetable=timetable, holidays=holidays,
+                       outdoor_ppm=cfg.outdoor_co2_ppm, room_volume_m3=cfg.room_volume_m3,
+                       pupils=cfg.pupils)
+    finite = series[series.abs() < float("inf")]
     return ClassroomReport(
         dev_eui=eui, name=device.name, start=start, end=end, readings=len(points),
-        co2_mean_ppm=float(series.mean()) if len(series) else None,
-        co2_max_ppm=float(series.max()) if len(series) else None,
-        class_shares=class_shares(series),
+        co2_mean_ppm=float(finite.mean()) if len(finite) else None,
+        co2_max_ppm=float(finite.max()) if len(finite) else None,
+        class_shares=lesson_class_shares(series, timetable=timetable, holidays=holidays,
+                                         interval_s=cfg.uplink_interval_s, limits=limits),
         current_class=co2_class(points[-1].value) if points else None,
+        peaks=[Peak.model_validate(p) for p in lesson_peaks(series, timetable=timetable,
+                                                            holidays=holidays, limits=limits)],
+        ventilation=VentilationOut(
+            air_changes_per_hour=vent.air_changes_per_hour,
+            per_pupil_dm3_s=vent.per_pupil_dm3_s,
+            meets_new_school=vent.meets_new, meets_existing_school=vent.meets_existing,
+            events=[DecayEventOut(start=e.start, end=e.end,
+                                  air_changes_per_hour=e.air_changes_per_hour, r2=e.r2)
+                    for e in vent.events],
+            reason=vent.reason),
     )
+
+
+def _config(conn: Conn, eui: str) -> ClassroomConfig:
+    """The device's classroom config; a config stored before these fields existed (or for
+    another use case) falls back to the defaults rather than failing the report."""
+    info = registry.get_device(conn, eui)
+    try:
+        return ClassroomConfig.model_validate(info.config if info else {})
+    except ValidationError:
+        return ClassroomConfig()
+
+
+def _timetable(cfg: ClassroomConfig) -> Timetable:
+    tt = cfg.timetable
+    if tt is None:
+        return Timetable()
+    return Timetable(start=tt.start, end=tt.end, weekdays=tt.weekdays,
+                     end_by_weekday=dict(tt.end_by_weekday), timezone=tt.timezone)
