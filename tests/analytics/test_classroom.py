@@ -23,6 +23,7 @@ from simulators.scenario import Scenario
 from simulators.scenario import classroom as sim_classroom
 from simulators.scenario.classroom import Room
 from simulators.scenario.weather import Weather
+from store.devices import config_problem
 
 
 @pytest.mark.parametrize(("ppm", "cls"), [(420, "A"), (800, "A"), (801, "B"), (950, "B"),
@@ -147,3 +148,29 @@ def test_junk_series_never_raise(points: list[tuple[datetime, float]]) -> None:
 def test_a_series_without_times_is_a_clear_value_error() -> None:
     with pytest.raises(ValueError, match="DatetimeIndex"):
         lesson_class_shares(pd.Series([1.0, 2.0]))
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+                     lambda inner: st.lists(inner, max_size=4)
+                     | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(timetable=_json, holidays=_json, pupils=_json,
+       zone=st.sampled_from(["Europe/Amsterdam", "Mars/Base", "../../etc/passwd", "", "\x00"]))
+def test_classroom_config_junk_is_refused_with_a_reason(timetable: object, holidays: object,
+                                                        pupils: object, zone: str) -> None:
+    for tt in (timetable, {"timezone": zone, "end_by_weekday": timetable}):
+        problem = config_problem("classroom", {"timetable": tt, "holidays": holidays,
+                                               "pupils": pupils})
+        assert problem is None or isinstance(problem, str)
+
+
+def test_classroom_config_reads_a_school_year() -> None:
+    cfg = {"room_volume_m3": 170, "pupils": 26,
+           "timetable": {"start": "08:30", "end": "15:00", "end_by_weekday": {"2": "12:00"}},
+           "holidays": [{"start": "2026-12-19", "end": "2027-01-03"}]}
+    assert config_problem("classroom", cfg) is None
+    assert config_problem("classroom", {**cfg, "holidays": [{"start": "2027-01-03",
+                                                             "end": "2026-12-19"}]})
+    assert config_problem("classroom", {"timetable": {"timezone": "Mars/Base"}})
