@@ -44,6 +44,7 @@ DEVICE_ROUTES: dict[str, dict[str, str]] = {
     "/v1/devices/{dev_eui}": {},
     "/v1/devices/{dev_eui}/readings": {"metric": "co2", **WINDOW},
     "/v1/classrooms/{dev_eui}/report": WINDOW,
+    "/v1/water/{dev_eui}/report": WINDOW,
     "/v1/devices/{dev_eui}/readings.csv": {"metric": "co2", **WINDOW},
     "/v1/devices/{dev_eui}/readings.senml": {"metric": "co2", **WINDOW},
     "/v1/devices/{dev_eui}/export.csv": WINDOW,
