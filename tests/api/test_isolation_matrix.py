@@ -38,6 +38,16 @@ DEVICES = [
     Dev("b2b2b2b2b2b2b202", B, "private", shared_with=A),
     Dev("b2b2b2b2b2b2b203", B, "open"),
 ]
+#: The same pattern as waste bins, for list routes that show one use case: each such route is
+#: checked on the devices of its use case, and the lists of every use case on both sets.
+BINS = [
+    Dev("c3c3c3c3c3c3c301", A, "private"),
+    Dev("c3c3c3c3c3c3c302", A, "private", shared_with=B),
+    Dev("c3c3c3c3c3c3c303", A, "open"),
+    Dev("d4d4d4d4d4d4d401", B, "private"),
+    Dev("d4d4d4d4d4d4d402", B, "private", shared_with=A),
+    Dev("d4d4d4d4d4d4d403", B, "open"),
+]
 
 #: GET routes that answer for one device: the query they need.
 DEVICE_ROUTES: dict[str, dict[str, str]] = {
@@ -62,6 +72,12 @@ LIST_ROUTES: dict[str, dict[str, str]] = {
     "/v1/latest.geojson": {},
     "/v1/use-cases/classroom/export.csv": WINDOW,
     "/v1/use-cases/classroom/export.senml": WINDOW,
+}
+#: List routes that show the devices of one use case only: the query and that use case. A
+#: route here is checked like LIST_ROUTES, against that use case's devices.
+USE_CASE_LIST_ROUTES: dict[str, tuple[dict[str, str], str]] = {
+    "/v1/waste/bins": ({"at": "2026-11-23T09:00:00Z"}, "waste"),
+    "/v1/waste/bins.geojson": ({"at": "2026-11-23T09:00:00Z"}, "waste"),
 }
 #: GET routes that return no device data.
 NO_DEVICE_DATA = {"/healthz", "/readyz"}
@@ -88,6 +104,13 @@ def world(module_db: str) -> Iterator[tuple[httpx.Client, Callers]]:
                 use_case="classroom", visibility=d.visibility, lat=52.16, lon=4.49)))
             if d.shared_with:
                 registry.share_device(conn, d.eui, d.shared_with)
+        bin_ids = []
+        for d in BINS:
+            bin_ids.append(registry.upsert_device(conn, registry.NewDevice(
+                dev_eui=d.eui, organisation=d.owner, model_key="milesight-iot/em310-udl",
+                name=d.eui, use_case="waste", visibility=d.visibility, lat=52.16, lon=4.49)))
+            if d.shared_with:
+                registry.share_device(conn, d.eui, d.shared_with)
         reader_a = keys.create_key(conn, A, "reader")[1]
         reader_b = keys.create_key(conn, B, "reader")[1]
         admin_a = keys.create_key(conn, A, "admin")[1]
@@ -96,7 +119,9 @@ def world(module_db: str) -> Iterator[tuple[httpx.Client, Callers]]:
     with Writer(db) as w:
         w.write(Batch(readings=[ReadingRow(T0 + timedelta(minutes=5 * k), i, "co2",
                                            700.0 + k)
-                                for i in ids for k in range(3)]))
+                                for i in ids for k in range(3)]
+                     + [ReadingRow(T0 + timedelta(minutes=5 * k), i, "fill_level", 40.0 + k)
+                        for i in bin_ids for k in range(3)]))
     # Limits off: the matrix makes a few hundred requests from one address.
     settings = Settings(database_url=db, api_rate_limit_per_minute=0,  # type: ignore[arg-type]
                         api_anonymous_rate_limit_per_minute=0)
@@ -110,9 +135,9 @@ def world(module_db: str) -> Iterator[tuple[httpx.Client, Callers]]:
         })
 
 
-def visible_to(caller: str) -> set[str]:
+def visible_to(caller: str, devices: list[Dev] = DEVICES) -> set[str]:
     org = {"A reader": A, "B reader": B, "A admin": A}.get(caller)
-    return {d.eui for d in DEVICES
+    return {d.eui for d in devices
             if d.visibility == "open" or d.owner == org or (org and d.shared_with == org)}
 
 
@@ -129,6 +154,7 @@ def test_every_get_route_is_in_the_matrix(world: tuple[httpx.Client, Callers]) -
     gets = {p for p, ops in paths.items() if "get" in ops}
     known = set(DEVICE_ROUTES) | set(OWNER_ROUTES) | NO_DEVICE_DATA | {
         p.replace("/classroom/", "/{use_case}/") for p in LIST_ROUTES} | set(LIST_ROUTES)
+    known |= set(USE_CASE_LIST_ROUTES)
     assert gets - known == set(), "classify these routes in the isolation matrix"
 
 
@@ -176,6 +202,26 @@ def test_list_routes_show_exactly_what_the_caller_may_see(
         assert r.status_code == 200, (route, r.text[:200])
         shown = {d.eui for d in DEVICES if d.eui in r.text}
         assert shown == allowed, route
+        # Lists of every use case show the bins too, by the same rule.
+        if "/classroom/" not in route:
+            shown_bins = {d.eui for d in BINS if d.eui in r.text}
+            assert shown_bins == visible_to(caller, BINS), route
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_use_case_list_routes_show_exactly_what_the_caller_may_see(
+        world: tuple[httpx.Client, Callers], caller: str) -> None:
+    client, callers = world
+    for route, (params, use_case) in USE_CASE_LIST_ROUTES.items():
+        devices = {"waste": BINS}[use_case]
+        r = client.get(route, params=params, headers=callers.headers[caller])
+        if caller == "revoked":
+            assert r.status_code == 401, route
+            continue
+        assert r.status_code == 200, (route, r.text[:200])
+        shown = {d.eui for d in DEVICES + BINS if d.eui in r.text}
+        assert shown == visible_to(caller, devices), route
+        assert visible_to(caller, devices)  # every caller sees at least the open ones
 
 
 def test_the_matrix_is_not_trivial() -> None:
