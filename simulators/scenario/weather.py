@@ -7,12 +7,17 @@ Climate figures are KNMI normals for De Bilt, 1991-2020 (https://www.knmi.nl/ned
 klimatologie/maandgegevens): annual mean about 10.5 C, January about 3.5 C, July about 18.5 C,
 annual precipitation about 850 mm. The weather around those normals is a plausible caricature,
 not a weather generator fitted to data.
+
+On top of the everyday showers (at most a few mm/h) each summer holds one cloudburst
+(docs/domain.md, "Cloudburst"): a seeded day and afternoon hour, so every run of a seed meets it
+at the same moment, and a backfill or test can find it with ``Weather.cloudburst``.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from simulators.scenario.base import DAYS_PER_YEAR, SECONDS_PER_DAY, SECONDS_PER_HOUR, keyed_rng
@@ -35,6 +40,15 @@ P_WET_BLOCK = 0.2
 P_RAIN_HOUR = 0.6
 MEAN_RAIN_MM = 0.8
 
+#: KNMI archives a shower as a cloudburst (wolkbreuk) when more than 25 mm falls in an hour; a
+#: given place gets one about once in ten years, the country almost every year (docs/domain.md).
+#: The scenario's region gets one per summer (*choice*: rarer would leave most simulated summers
+#: without the event the rise alarm exists for), in the afternoon, when convection peaks.
+CLOUDBURST_MM_H = (25.0, 35.0)  # uniform; over the wolkbreuk threshold, under Dutch records
+CLOUDBURST_SEASON = ((6, 1), 92)  # (first month and day, days): June to August
+CLOUDBURST_HOURS_UTC = (13, 17)  # start hour, inclusive: 15:00-19:00 summer time
+CLOUDBURST_DURATION_H = 1
+
 OUTDOOR_RH = 0.82  # mean relative humidity in the Netherlands, roughly 80-85 %
 #: Magnus formula over water (WMO guide, Sonntag 1990): e_s = 6.112 hPa * exp(17.62 T / (243.12 + T)).
 MAGNUS_E0_PA = 611.2
@@ -55,8 +69,39 @@ def _daily_anomaly(seed: int, day: int) -> float:
     return keyed_rng(seed, "temperature-anomaly", day).gauss(0.0, DAILY_ANOMALY_SD_C)
 
 
+@dataclass(frozen=True, slots=True)
+class Cloudburst:
+    """A summer's cloudburst: ``mm_h`` of rain from ``start`` for ``CLOUDBURST_DURATION_H``."""
+
+    start: datetime
+    mm_h: float
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(hours=CLOUDBURST_DURATION_H)
+
+
+@lru_cache(maxsize=64)
+def _cloudburst(seed: int, year: int) -> Cloudburst:
+    rng = keyed_rng(seed, "cloudburst", year)
+    (month, day), days = CLOUDBURST_SEASON
+    start = datetime(year, month, day, tzinfo=UTC) + timedelta(
+        days=rng.randrange(days), hours=rng.randint(*CLOUDBURST_HOURS_UTC))
+    return Cloudburst(start, rng.uniform(*CLOUDBURST_MM_H))
+
+
+def _cloudburst_rain(seed: int, hour: int) -> float:
+    t = hour * SECONDS_PER_HOUR
+    burst = _cloudburst(seed, datetime.fromtimestamp(t, UTC).year)
+    return burst.mm_h if burst.start.timestamp() <= t < burst.end.timestamp() else 0.0
+
+
 @lru_cache(maxsize=8192)
 def _rain(seed: int, hour: int) -> float:
+    return _shower_rain(seed, hour) + _cloudburst_rain(seed, hour)
+
+
+def _shower_rain(seed: int, hour: int) -> float:
     if keyed_rng(seed, "wet-block", hour // RAIN_BLOCK_H).random() >= P_WET_BLOCK:
         return 0.0
     rng = keyed_rng(seed, "rain", hour)
@@ -100,6 +145,10 @@ class Weather:
     def rain(self, t: float) -> float:
         """Rain in the hour containing ``t`` (mm/h)."""
         return _rain(self.seed, math.floor(t / SECONDS_PER_HOUR))
+
+    def cloudburst(self, year: int) -> Cloudburst:
+        """The cloudburst of the summer of ``year`` (part of ``rain``)."""
+        return _cloudburst(self.seed, year)
 
     def cloudiness(self, t: float) -> float:
         """0 (clear) to 1 (overcast), one value per UTC day."""

@@ -29,19 +29,13 @@ from simulators.scenario import water as sim_water
 from simulators.scenario.weather import Weather
 
 SEED = 71
-START = datetime(2025, 8, 1, tzinfo=UTC)
+#: The scenario's own cloudburst of summer 2025 (simulators/scenario/weather.py; for seed 71 on
+#: 29 August, ~28 mm in an hour), in the middle of a 20-day run; no weather is injected.
+EVENT = Weather(SEED).cloudburst(2025)
 DAYS = 20
-#: A cloudburst of 20 mm/h for two hours, added to the seed's own weather: the scenario's
-#: showers (at most a few mm/h) raise the boezem by at most ~3.5 cm/h, below the 5 cm/h alarm.
-STORM_START = datetime(2025, 8, 10, 14, tzinfo=UTC)
-STORM_HOURS = 2
-STORM_MM_H = 20.0
-
-
-class StormWeather(Weather):
-    def rain(self, t: float) -> float:
-        storm = STORM_START.timestamp() <= t < STORM_START.timestamp() + STORM_HOURS * 3600
-        return super().rain(t) + (STORM_MM_H if storm else 0.0)
+START = datetime.combine(EVENT.start.date(), datetime.min.time(), UTC) - timedelta(days=DAYS // 2)
+STORM_START = EVENT.start
+STORM_HOURS = round((EVENT.end - EVENT.start) / timedelta(hours=1))
 
 
 def _levels(weather: Weather) -> dict[str, pd.Series]:
@@ -56,37 +50,46 @@ def _levels(weather: Weather) -> dict[str, pd.Series]:
 
 
 @pytest.fixture(scope="module")
-def dry() -> dict[str, pd.Series]:
+def scenario() -> dict[str, pd.Series]:
     return _levels(Weather(SEED))
 
 
-@pytest.fixture(scope="module")
-def storm() -> dict[str, pd.Series]:
-    return _levels(StormWeather(SEED))
+def test_the_scenario_has_its_cloudburst_in_the_window() -> None:
+    """A KNMI wolkbreuk (> 25 mm in an hour, docs/domain.md) on a summer afternoon, far from
+    the window's edges, and the same moment in every run of the seed."""
+    assert EVENT.mm_h > 25
+    assert START + timedelta(days=5) <= EVENT.start <= START + timedelta(days=DAYS - 5)
+    assert 6 <= EVENT.start.month <= 8 and 13 <= EVENT.start.hour <= 17
+    assert Weather(SEED).rain(EVENT.start.timestamp() + 1800) >= EVENT.mm_h
+    assert Weather(SEED).cloudburst(2025) == EVENT
 
 
-def test_the_alarm_fires_on_the_rain_event_and_not_without_it(
-        dry: dict[str, pd.Series], storm: dict[str, pd.Series]) -> None:
-    for device_id in storm:
-        kept, _ = filter_spikes(storm[device_id])
+def test_the_alarm_fires_on_the_rain_event_and_not_in_dry_weather(
+        scenario: dict[str, pd.Series]) -> None:
+    for device_id, levels in scenario.items():
+        kept, _ = filter_spikes(levels)
         alarms = rise_alarms(rate_of_rise(kept))
+        # One alarm in twenty days: the cloudburst's; the everyday showers stay below 5 cm/h.
         assert len(alarms) == 1, (device_id, alarms)
         # The rise starts with the storm and the alarm ends within a few hours of it.
         assert STORM_START <= alarms[0].start <= STORM_START + timedelta(hours=STORM_HOURS)
         assert alarms[0].end <= STORM_START + timedelta(hours=STORM_HOURS + 2)
         assert alarms[0].max_rate_cm_h >= RISE_ALARM_CM_H
-        quiet, _ = filter_spikes(dry[device_id])
-        assert rise_alarms(rate_of_rise(quiet)) == [], device_id
+        # The same gauge without the storm's hours and their aftermath: no alarm at all.
+        before = kept[:STORM_START - timedelta(hours=1)]
+        after = kept[STORM_START + timedelta(days=3):]
+        assert rise_alarms(rate_of_rise(before)) == [], device_id
+        assert rise_alarms(rate_of_rise(after)) == [], device_id
 
 
 def test_a_lower_threshold_fires_only_when_the_model_rises_that_fast(
-        dry: dict[str, pd.Series]) -> None:
+        scenario: dict[str, pd.Series]) -> None:
     """The scenario's own showers: the alarm at 1.5 cm/h comes exactly where the noise-free
     boezem, run through the same model without sensor noise or wind, rises at least ~1 cm/h."""
     weather = Weather(SEED)
     hours = pd.date_range(START, START + timedelta(days=DAYS), freq="h")
     rain = pd.Series([weather.rain(h.timestamp()) for h in hours], index=hours)
-    kept, _ = filter_spikes(dry["peil-galgewater"])
+    kept, _ = filter_spikes(scenario["peil-galgewater"])
     alarms = rise_alarms(rate_of_rise(kept), 1.5)
     assert alarms, "the period's showers raise the boezem"
     for alarm in alarms:
@@ -101,8 +104,8 @@ def test_a_lower_threshold_fires_only_when_the_model_rises_that_fast(
         assert not any(day <= a.start < day + pd.Timedelta(days=1) for a in alarms), day
 
 
-def test_spikes_go_and_the_real_rise_stays(storm: dict[str, pd.Series]) -> None:
-    levels = storm["peil-zijlpoort"].copy()
+def test_spikes_go_and_the_real_rise_stays(scenario: dict[str, pd.Series]) -> None:
+    levels = scenario["peil-zijlpoort"].copy()
     rng = np.random.default_rng(3)
     where = rng.choice(len(levels), size=12, replace=False)
     # The storm itself holds no injected spike: it must stay untouched.
@@ -150,9 +153,9 @@ def test_target_kinds(target: Target, when: datetime, band: tuple[float, float])
     assert target.band_at(when) == band
 
 
-def test_deviation_and_bands_on_the_scenario(dry: dict[str, pd.Series]) -> None:
+def test_deviation_and_bands_on_the_scenario(scenario: dict[str, pd.Series]) -> None:
     target = Target(summer=sim_water.SUMMER_TARGET_NAP_M, winter=sim_water.WINTER_TARGET_NAP_M)
-    dev = deviation(dry["peil-galgewater"], target)
+    dev = deviation(scenario["peil-galgewater"], target)
     assert abs(dev.median()) < 5  # the boezem is held near its target
     assert deviation_band(3.0) == "within 5 cm"
     assert deviation_band(-12.0) == ">= 10 cm"
@@ -163,8 +166,8 @@ def test_deviation_and_bands_on_the_scenario(dry: dict[str, pd.Series]) -> None:
         pytest.approx([0.0, 5.0, -5.0])
 
 
-def test_comparison_finds_the_sites_offsets(dry: dict[str, pd.Series]) -> None:
-    diffs = compare_gauges(dry, reference="peil-galgewater")
+def test_comparison_finds_the_sites_offsets(scenario: dict[str, pd.Series]) -> None:
+    diffs = compare_gauges(scenario, reference="peil-galgewater")
     sites = {f"peil-{s.slug}": s for s in sim_water.SITES}
     for device_id in diffs.columns:
         expected = (sites[device_id].offset_m - sites["peil-galgewater"].offset_m) * 100
