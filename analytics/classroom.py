@@ -187,13 +187,28 @@ def lesson_class_shares(co2: pd.Series, *, timetable: Timetable | None = None,
     """Share of lesson time (0..1) in each Frisse Scholen class. Each reading counts for the
     time until the next one, capped at twice the uplink interval (``interval_s``, default the
     median spacing) so that gaps count as nothing; only readings in lesson time count."""
+    s, held = _lesson_held(co2, timetable, holidays, interval_s)
+    return _shares(s, held, limits) if len(s) else {}
+
+
+def lesson_seconds(co2: pd.Series, *, timetable: Timetable | None = None,
+                   holidays: Holidays = (), interval_s: float | None = None) -> float:
+    """The lesson time the readings cover, in seconds, counted as :func:`lesson_class_shares`
+    counts it: the weight of a room when the shares of several rooms are combined."""
+    _, held = _lesson_held(co2, timetable, holidays, interval_s)
+    return float(held.sum())
+
+
+def _lesson_held(co2: pd.Series, timetable: Timetable | None, holidays: Holidays,
+                 interval_s: float | None) -> tuple[pd.Series, pd.Series]:
+    """Lesson-time readings and how long each held (capped at twice the uplink interval)."""
     s = clean(co2)
     if s.empty:
-        return {}
+        return s, pd.Series(dtype=float)
     interval = interval_s if interval_s and interval_s > 0 else uplink_interval_s(s)
     held = _held_seconds(s, 2 * interval if interval else None)
     mask = in_lessons(pd.DatetimeIndex(s.index), timetable, holidays)
-    return _shares(s[mask], held[mask], limits)
+    return s[mask], held[mask]
 
 
 def lesson_peaks(co2: pd.Series, *, timetable: Timetable | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
@@ -15,6 +16,7 @@ from analytics.classroom import (
     co2_class,
     lesson_class_shares,
     lesson_peaks,
+    lesson_seconds,
     ventilation,
 )
 from api.deps import Caller, Conn
@@ -26,6 +28,10 @@ from store import queries
 router = APIRouter(tags=["classrooms"])
 
 MAX_POINTS = 100_000
+#: Longest period of one report (a school year and a day), for one room and for a school.
+MAX_RANGE = timedelta(days=366)
+#: Most rooms in one school report: each is a query and a pandas pass.
+MAX_ROOMS = 100
 
 
 class ClassroomReport(BaseModel):
@@ -34,6 +40,8 @@ class ClassroomReport(BaseModel):
     start: datetime = Field(examples=["2026-11-16T08:00:00Z"])
     end: datetime = Field(examples=["2026-11-23T08:00:00Z"])
     readings: int = Field(description="CO2 readings in the window", examples=[2016])
+    lesson_hours: float = Field(description="lesson time the readings cover, counted as for "
+                                            "class_shares", examples=[27.5])
     co2_mean_ppm: float | None = Field(examples=[712.4])
     co2_max_ppm: float | None = Field(examples=[1384.0])
     class_shares: dict[str, float] = Field(
@@ -80,7 +88,7 @@ ClassroomReport.model_rebuild()
 
 
 @router.get("/classrooms/{dev_eui}/report", response_model=ClassroomReport,
-            summary="Time per Frisse Scholen class", responses=responses(404))
+            summary="Time per Frisse Scholen class", responses=responses(400, 404))
 def classroom_report(
     dev_eui: Annotated[str, Path(description="the classroom sensor's dev_eui",
                                  examples=["a81758fffe0399aa"], max_length=64)],
@@ -96,8 +104,119 @@ def classroom_report(
     device = queries.get_device(conn, eui, organisation=caller.organisation)
     if device is None:
         raise Problem(404, "device-not-found", "Device not found", f"no visible device {dev_eui}")
+    start, end = _window(from_, to)
+    return _room_report(conn, device, start, end)
+
+
+class SchoolRoom(BaseModel):
+    dev_eui: str = Field(examples=["a81758fffe0399aa"])
+    name: str = Field(examples=["OBS De Regenboog, lokaal 1 (groep 3)"])
+    class_a_share: float = Field(description="share of the room's lesson time in class A",
+                                 examples=[0.18])
+
+
+class SchoolSummary(BaseModel):
+    rooms: int = Field(description="classrooms in the report", examples=[2])
+    lesson_hours: float = Field(description="lesson time covered, summed over the rooms",
+                                examples=[55.0])
+    class_shares: dict[str, float] = Field(
+        description="share of the school's lesson time per Frisse Scholen class: the rooms' "
+                    "class_shares weighted by their lesson_hours",
+        examples=[{"A": 0.24, "B": 0.30, "C": 0.31, "-": 0.15}])
+    worst_room: SchoolRoom | None = Field(
+        description="the room with the smallest share of lesson time in class A (null: no "
+                    "room has lesson-time readings)")
+    median_air_changes_per_hour: float | None = Field(
+        description="median over the rooms whose ventilation could be fitted; null: none",
+        examples=[2.1])
+    rooms_with_ventilation: int = Field(examples=[2])
+
+
+class SchoolReport(BaseModel):
+    organisation: str = Field(examples=["obs-de-regenboog"])
+    start: datetime = Field(examples=["2026-11-16T08:00:00Z"])
+    end: datetime = Field(examples=["2026-11-23T08:00:00Z"])
+    truncated: bool = Field(description=f"true: the school has more than {MAX_ROOMS} visible "
+                                        "classrooms and only the first (by name) are reported",
+                            examples=[False])
+    summary: SchoolSummary
+    rooms: list[ClassroomReport] = Field(description="each classroom's report, by name")
+
+
+@router.get("/schools/{organisation}/report", response_model=SchoolReport,
+            summary="Frisse Scholen classes of all of a school's classrooms",
+            responses=responses(400, 404))
+def school_report(
+    organisation: Annotated[str, Path(description="the school's organisation slug",
+                                      examples=["obs-de-regenboog"], max_length=64)],
+    conn: Conn,
+    caller: Caller,
+    from_: Annotated[datetime | None, Query(alias="from", description="RFC 3339; default: 7 "
+                                            "days before `to`",
+                                            examples=["2026-11-16T08:00:00Z"])] = None,
+    to: Annotated[datetime | None, Query(description="RFC 3339; default: now",
+                                         examples=["2026-11-23T08:00:00Z"])] = None,
+) -> SchoolReport:
+    """The classroom reports of the organisation's classroom devices the caller may see, side
+    by side, and the school's figures over them. No visible classroom is a 404 whether the
+    organisation exists or not, so the answer does not tell a private school from none."""
+    start, end = _window(from_, to)
+    devices = queries.list_devices(
+        conn, organisation=caller.organisation,
+        where=queries.DeviceFilter(owner=organisation, use_case="classroom"),
+        limit=MAX_ROOMS + 1)
+    if not devices:
+        raise Problem(404, "school-not-found", "School not found",
+                      f"no visible classrooms of {organisation!r}")
+    rooms = [_room_report(conn, d, start, end) for d in devices[:MAX_ROOMS]]
+    return SchoolReport(organisation=organisation, start=start, end=end,
+                        truncated=len(devices) > MAX_ROOMS, summary=_summary(rooms),
+                        rooms=rooms)
+
+
+def _summary(rooms: list[ClassroomReport]) -> SchoolSummary:
+    weighted = [r for r in rooms if r.lesson_hours > 0 and r.class_shares]
+    hours = sum(r.lesson_hours for r in weighted)
+    shares: dict[str, float] = {}
+    for r in weighted:
+        for cls, share in r.class_shares.items():
+            shares[cls] = shares.get(cls, 0.0) + share * r.lesson_hours / hours
+    worst = min(weighted, key=lambda r: (r.class_shares.get("A", 0.0), r.name, r.dev_eui),
+                default=None)
+    rates = [r.ventilation.air_changes_per_hour for r in rooms
+             if r.ventilation.air_changes_per_hour is not None]
+    return SchoolSummary(
+        rooms=len(rooms), lesson_hours=hours, class_shares=dict(sorted(shares.items())),
+        worst_room=None if worst is None else SchoolRoom(
+            dev_eui=worst.dev_eui, name=worst.name,
+            class_a_share=worst.class_shares.get("A", 0.0)),
+        median_air_changes_per_hour=statistics.median(rates) if rates else None,
+        rooms_with_ventilation=len(rates))
+
+
+def _window(from_: datetime | None, to: datetime | None) -> tuple[datetime, datetime]:
+    """The report's period: default the 7 days before `to` (default now), at most MAX_RANGE."""
     end = to or datetime.now(UTC)
-    start = from_ or end - timedelta(days=7)
+    try:
+        start = from_ or end - timedelta(days=7)
+    except OverflowError as exc:
+        raise Problem(400, "invalid-time", "Time out of range",
+                      "`to` is too early for the default 7-day window") from exc
+    if start.tzinfo is None or end.tzinfo is None:
+        raise Problem(400, "naive-time", "Time without timezone",
+                      "`from` and `to` need a time zone offset (RFC 3339)")
+    if start > end:
+        raise Problem(400, "invalid-range", "Invalid range", "`to` is before `from`")
+    if end - start > MAX_RANGE:
+        raise Problem(400, "range-too-long", "Range too long",
+                      f"at most {MAX_RANGE.days} days per report")
+    return start, end
+
+
+def _room_report(conn: Conn, device: queries.DeviceRow, start: datetime,
+                 end: datetime) -> ClassroomReport:
+    """One classroom's report over [start, end): the room route's answer and a school's row."""
+    eui = device.dev_eui
     points = queries.readings(conn, eui, "co2", start=start, end=end, limit=MAX_POINTS)
     series = pd.Series([p.value for p in points],
                        index=pd.DatetimeIndex([p.time for p in points], tz=UTC), dtype=float)
@@ -111,6 +230,8 @@ def classroom_report(
     finite = series[series.abs() < float("inf")]
     return ClassroomReport(
         dev_eui=eui, name=device.name, start=start, end=end, readings=len(points),
+        lesson_hours=lesson_seconds(series, timetable=timetable, holidays=holidays,
+                                    interval_s=cfg.uplink_interval_s) / 3600.0,
         co2_mean_ppm=float(finite.mean()) if len(finite) else None,
         co2_max_ppm=float(finite.max()) if len(finite) else None,
         class_shares=lesson_class_shares(series, timetable=timetable, holidays=holidays,

@@ -79,6 +79,12 @@ USE_CASE_LIST_ROUTES: dict[str, tuple[dict[str, str], str]] = {
     "/v1/waste/bins": ({"at": "2026-11-23T09:00:00Z"}, "waste"),
     "/v1/waste/bins.geojson": ({"at": "2026-11-23T09:00:00Z"}, "waste"),
 }
+#: GET routes that answer for one organisation's devices of one use case: the query and that
+#: use case. Each caller, for each organisation, sees exactly that organisation's devices it
+#: may see, and a 404 when there are none (a private organisation looks like no organisation).
+ORGANISATION_ROUTES: dict[str, tuple[dict[str, str], str]] = {
+    "/v1/schools/{organisation}/report": (WINDOW, "classroom"),
+}
 #: GET routes that return no device data.
 NO_DEVICE_DATA = {"/healthz", "/readyz"}
 
@@ -154,7 +160,7 @@ def test_every_get_route_is_in_the_matrix(world: tuple[httpx.Client, Callers]) -
     gets = {p for p, ops in paths.items() if "get" in ops}
     known = set(DEVICE_ROUTES) | set(OWNER_ROUTES) | NO_DEVICE_DATA | {
         p.replace("/classroom/", "/{use_case}/") for p in LIST_ROUTES} | set(LIST_ROUTES)
-    known |= set(USE_CASE_LIST_ROUTES)
+    known |= set(USE_CASE_LIST_ROUTES) | set(ORGANISATION_ROUTES)
     assert gets - known == set(), "classify these routes in the isolation matrix"
 
 
@@ -222,6 +228,29 @@ def test_use_case_list_routes_show_exactly_what_the_caller_may_see(
         shown = {d.eui for d in DEVICES + BINS if d.eui in r.text}
         assert shown == visible_to(caller, devices), route
         assert visible_to(caller, devices)  # every caller sees at least the open ones
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_organisation_routes_show_exactly_what_the_caller_may_see(
+        world: tuple[httpx.Client, Callers], caller: str) -> None:
+    client, callers = world
+    for route, (params, use_case) in ORGANISATION_ROUTES.items():
+        devices = {"classroom": DEVICES, "waste": BINS}[use_case]
+        # Every caller sees A's and B's open devices; the 404 is checked on no organisation
+        # (tests/api/test_school_report.py: a private one answers the same).
+        for org in (A, B, "no-such-organisation"):
+            r = client.get(route.format(organisation=org), params=params,
+                           headers=callers.headers[caller])
+            if caller == "revoked":
+                assert r.status_code == 401, (route, org)
+                continue
+            expected = visible_to(caller, [d for d in devices if d.owner == org])
+            if not expected:
+                assert r.status_code == 404, (route, org, caller, r.text[:200])
+                continue
+            assert r.status_code == 200, (route, org, r.text[:200])
+            shown = {d.eui for d in DEVICES + BINS if d.eui in r.text}
+            assert shown == expected, (route, org, caller)
 
 
 def test_the_matrix_is_not_trivial() -> None:
