@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 import pandas as pd
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field, ValidationError
 
 from analytics.classroom import (
@@ -20,6 +20,7 @@ from analytics.classroom import (
     ventilation,
 )
 from api.deps import Caller, Conn
+from api.params import ReportFrom, ReportTo, report_window
 from api.problems import Problem, responses
 from decoders.config import ClassroomConfig
 from store import devices as registry
@@ -94,17 +95,14 @@ def classroom_report(
                                  examples=["a81758fffe0399aa"], max_length=64)],
     conn: Conn,
     caller: Caller,
-    from_: Annotated[datetime | None, Query(alias="from", description="RFC 3339; default: 7 "
-                                            "days before `to`",
-                                            examples=["2026-11-16T08:00:00Z"])] = None,
-    to: Annotated[datetime | None, Query(description="RFC 3339; default: now",
-                                         examples=["2026-11-23T08:00:00Z"])] = None,
+    from_: ReportFrom = None,
+    to: ReportTo = None,
 ) -> ClassroomReport:
     eui = dev_eui.lower()
     device = queries.get_device(conn, eui, organisation=caller.organisation)
     if device is None:
         raise Problem(404, "device-not-found", "Device not found", f"no visible device {dev_eui}")
-    start, end = _window(from_, to)
+    start, end = report_window(from_, to, longest=MAX_RANGE)
     return _room_report(conn, device, start, end)
 
 
@@ -151,16 +149,13 @@ def school_report(
                                       examples=["obs-de-regenboog"], max_length=64)],
     conn: Conn,
     caller: Caller,
-    from_: Annotated[datetime | None, Query(alias="from", description="RFC 3339; default: 7 "
-                                            "days before `to`",
-                                            examples=["2026-11-16T08:00:00Z"])] = None,
-    to: Annotated[datetime | None, Query(description="RFC 3339; default: now",
-                                         examples=["2026-11-23T08:00:00Z"])] = None,
+    from_: ReportFrom = None,
+    to: ReportTo = None,
 ) -> SchoolReport:
     """The classroom reports of the organisation's classroom devices the caller may see, side
     by side, and the school's figures over them. No visible classroom is a 404 whether the
     organisation exists or not, so the answer does not tell a private school from none."""
-    start, end = _window(from_, to)
+    start, end = report_window(from_, to, longest=MAX_RANGE)
     devices = queries.list_devices(
         conn, organisation=caller.organisation,
         where=queries.DeviceFilter(owner=organisation, use_case="classroom"),
@@ -192,25 +187,6 @@ def _summary(rooms: list[ClassroomReport]) -> SchoolSummary:
             class_a_share=worst.class_shares.get("A", 0.0)),
         median_air_changes_per_hour=statistics.median(rates) if rates else None,
         rooms_with_ventilation=len(rates))
-
-
-def _window(from_: datetime | None, to: datetime | None) -> tuple[datetime, datetime]:
-    """The report's period: default the 7 days before `to` (default now), at most MAX_RANGE."""
-    end = to or datetime.now(UTC)
-    try:
-        start = from_ or end - timedelta(days=7)
-    except OverflowError as exc:
-        raise Problem(400, "invalid-time", "Time out of range",
-                      "`to` is too early for the default 7-day window") from exc
-    if start.tzinfo is None or end.tzinfo is None:
-        raise Problem(400, "naive-time", "Time without timezone",
-                      "`from` and `to` need a time zone offset (RFC 3339)")
-    if start > end:
-        raise Problem(400, "invalid-range", "Invalid range", "`to` is before `from`")
-    if end - start > MAX_RANGE:
-        raise Problem(400, "range-too-long", "Range too long",
-                      f"at most {MAX_RANGE.days} days per report")
-    return start, end
 
 
 def _room_report(conn: Conn, device: queries.DeviceRow, start: datetime,

@@ -3,16 +3,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from analytics import water
 from api.deps import Caller, Conn
+from api.params import ReportFrom, ReportTo, report_window
 from api.problems import Problem, responses
 from store import devices, queries
 
@@ -69,27 +70,14 @@ def water_report(
                                  examples=["24e124fffe0a1b2c"], max_length=64)],
     conn: Conn,
     caller: Caller,
-    from_: Annotated[datetime | None, Query(alias="from", description="RFC 3339; default: 7 "
-                                            "days before `to`",
-                                            examples=["2026-11-16T08:00:00Z"])] = None,
-    to: Annotated[datetime | None, Query(description="RFC 3339; default: now",
-                                         examples=["2026-11-23T08:00:00Z"])] = None,
+    from_: ReportFrom = None,
+    to: ReportTo = None,
 ) -> WaterReport:
     eui = dev_eui.lower()
     device = queries.get_device(conn, eui, organisation=caller.organisation)
     if device is None:
         raise Problem(404, "device-not-found", "Device not found", f"no visible device {dev_eui}")
-    end = to or datetime.now(UTC)
-    try:
-        start = from_ or end - timedelta(days=7)
-    except OverflowError as exc:
-        raise Problem(400, "invalid-time", "Time out of range",
-                      "`to` is too early for the default 7-day window") from exc
-    if start.tzinfo is None or end.tzinfo is None:
-        raise Problem(400, "naive-time", "Time without timezone",
-                      "`from` and `to` need a time zone offset (RFC 3339)")
-    if start > end:
-        raise Problem(400, "invalid-range", "Invalid range", "`to` is before `from`")
+    start, end = report_window(from_, to)
     info = devices.get_device(conn, eui)
     config = info.config if info is not None and isinstance(info.config, dict) else {}
     try:
