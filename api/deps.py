@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from psycopg_pool import ConnectionPool
 
 from api.problems import Problem
-from store import keys
+from store import keys, queries
 
 
 def connection(request: Request) -> Iterator[psycopg.Connection[Any]]:
@@ -79,3 +79,14 @@ def admin(caller: Caller) -> keys.Caller:
 
 
 Admin = Annotated[keys.Caller, Depends(admin)]
+
+
+def visible_device(conn: psycopg.Connection[Any], caller: keys.Caller,
+                   dev_eui: str) -> queries.DeviceRow:
+    """The device if ``caller`` may see it; otherwise a 404 (never a 403: whether a private
+    device exists is not the caller's to know)."""
+    row = queries.get_device(conn, dev_eui.lower(), organisation=caller.organisation)
+    if row is None:
+        raise Problem(404, "device-not-found", "Device not found",
+                      f"no visible device with dev_eui {dev_eui}")
+    return row

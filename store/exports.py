@@ -14,8 +14,6 @@ from typing import Any, Literal
 
 import psycopg
 
-from store import queries
-
 #: Rows per FETCH from the server-side cursor: big enough that the round trips do not
 #: dominate, small enough that a batch is a few hundred KiB of Python objects.
 BATCH_ROWS = 5000
@@ -39,19 +37,6 @@ _BY_DEVICE = _READINGS + " ORDER BY d.dev_eui, r.time, m.id"
 Row = tuple[datetime, str, str, float]
 
 
-def visible_device(conn: psycopg.Connection[Any], dev_eui: str, *,
-                   organisation: str | None) -> queries.DeviceRow | None:
-    """The device if the caller (``organisation``; None: anonymous) may see it."""
-    return queries.get_device(conn, dev_eui, organisation=organisation)
-
-
-def visible_devices_of(conn: psycopg.Connection[Any], use_case: str, *,
-                       organisation: str | None) -> list[queries.DeviceRow]:
-    """Every device of ``use_case`` the caller may see; the others are left out silently."""
-    return queries.list_devices(conn, organisation=organisation,
-                                where=queries.DeviceFilter(use_case=use_case))
-
-
 def columns(conn: psycopg.Connection[Any], dev_euis: Sequence[str], start: datetime,
             end: datetime, metric: str | None = None) -> list[Column]:
     """The metrics with at least one reading of ``dev_euis`` in [start, end), in catalog order
@@ -68,11 +53,6 @@ def columns(conn: psycopg.Connection[Any], dev_euis: Sequence[str], start: datet
            ORDER BY m.id""",
         {"metric": metric, "euis": list(dev_euis), "start": start, "end": end}).fetchall()
     return [Column(str(name), str(unit)) for name, unit in rows]
-
-
-def unit_of(conn: psycopg.Connection[Any], metric: str) -> str | None:
-    """The unit of a catalog metric, None for a name that is not in the catalog."""
-    return queries.metric_unit(conn, metric)
 
 
 def readings(conn: psycopg.Connection[Any], dev_euis: Sequence[str], metrics: Sequence[str],

@@ -19,7 +19,7 @@ from analytics.classroom import (
     lesson_seconds,
     ventilation,
 )
-from api.deps import Caller, Conn
+from api.deps import Caller, Conn, visible_device
 from api.params import ReportFrom, ReportTo, report_window
 from api.problems import Problem, responses
 from decoders.config import ClassroomConfig
@@ -98,10 +98,7 @@ def classroom_report(
     from_: ReportFrom = None,
     to: ReportTo = None,
 ) -> ClassroomReport:
-    eui = dev_eui.lower()
-    device = queries.get_device(conn, eui, organisation=caller.organisation)
-    if device is None:
-        raise Problem(404, "device-not-found", "Device not found", f"no visible device {dev_eui}")
+    device = visible_device(conn, caller, dev_eui)
     start, end = report_window(from_, to, longest=MAX_RANGE)
     return _room_report(conn, device, start, end)
 

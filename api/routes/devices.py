@@ -10,7 +10,7 @@ import orjson
 import psycopg
 from fastapi import APIRouter, Query, Request, Response
 
-from api.deps import Caller, Conn, Writer
+from api.deps import Caller, Conn, Writer, visible_device
 from api.problems import Problem
 from api.schemas import Device, DeviceIn, DevicePatch, ReadingsPage
 from store import devices as registry
@@ -71,11 +71,7 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
 
 @router.get("/devices/{dev_eui}", response_model=Device, summary="One device")
 def get_device(dev_eui: str, conn: Conn, caller: Caller) -> Device:
-    row = queries.get_device(conn, dev_eui.lower(), organisation=caller.organisation)
-    if row is None:
-        raise Problem(404, "device-not-found", "Device not found",
-                      f"no visible device with dev_eui {dev_eui}")
-    return Device.model_validate(row, from_attributes=True)
+    return Device.model_validate(visible_device(conn, caller, dev_eui), from_attributes=True)
 
 
 @router.get("/devices/{dev_eui}/readings", response_model=ReadingsPage,
@@ -115,10 +111,7 @@ def device_readings(
     A bucket cut by `from` or `to` holds only the readings inside. Bucketed requests span at
     most 367 days and 10,000 buckets, and page like raw ones (`limit` buckets per page).
     """
-    eui = dev_eui.lower()
-    if queries.get_device(conn, eui, organisation=caller.organisation) is None:
-        raise Problem(404, "device-not-found", "Device not found",
-                      f"no visible device with dev_eui {dev_eui}")
+    eui = visible_device(conn, caller, dev_eui).dev_eui
     unit = queries.metric_unit(conn, metric)
     if unit is None:
         raise Problem(400, "unknown-metric", "Unknown metric", f"{metric!r} is not in the catalog")

@@ -25,9 +25,9 @@ import psycopg
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
-from api.deps import Caller, Conn
+from api.deps import Caller, Conn, visible_device
 from api.problems import Problem
-from store import exports, series
+from store import exports, queries, series
 from store.queries import DeviceRow
 
 router = APIRouter(tags=["exports"])
@@ -142,15 +142,11 @@ def _zone(tz: str | None) -> tzinfo:
 
 
 def _device(stream: ExportStream, caller: Caller, dev_eui: str) -> DeviceRow:
-    row = exports.visible_device(stream.conn, dev_eui.lower(), organisation=caller.organisation)
-    if row is None:
-        raise Problem(404, "device-not-found", "Device not found",
-                      f"no visible device with dev_eui {dev_eui}")
-    return row
+    return visible_device(stream.conn, caller, dev_eui)
 
 
 def _column(stream: ExportStream, metric: str) -> exports.Column:
-    unit = exports.unit_of(stream.conn, metric)
+    unit = queries.metric_unit(stream.conn, metric)
     if unit is None:
         raise Problem(400, "unknown-metric", "Unknown metric", f"{metric!r} is not in the catalog")
     return exports.Column(metric, unit)
@@ -328,8 +324,8 @@ def _use_case_export(fmt: Format, use_case: str, stream: ExportStream, caller: C
     use_case = _use_case(use_case)
     start, end = _window(from_, to)
     zone = _zone(tz)
-    devices = exports.visible_devices_of(stream.conn, use_case,
-                                         organisation=caller.organisation)
+    devices = queries.list_devices(stream.conn, organisation=caller.organisation,
+                                   where=queries.DeviceFilter(use_case=use_case))
     cols = exports.columns(stream.conn, [d.dev_eui for d in devices], start, end)
     return _respond(stream, fmt, devices, cols, start, end, zone, use_case, per_device=True)
 

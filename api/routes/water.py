@@ -12,9 +12,9 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from analytics import water
-from api.deps import Caller, Conn
+from api.deps import Caller, Conn, visible_device
 from api.params import ReportFrom, ReportTo, report_window
-from api.problems import Problem, responses
+from api.problems import responses
 from store import devices, queries
 
 router = APIRouter(tags=["water"])
@@ -73,10 +73,8 @@ def water_report(
     from_: ReportFrom = None,
     to: ReportTo = None,
 ) -> WaterReport:
-    eui = dev_eui.lower()
-    device = queries.get_device(conn, eui, organisation=caller.organisation)
-    if device is None:
-        raise Problem(404, "device-not-found", "Device not found", f"no visible device {dev_eui}")
+    device = visible_device(conn, caller, dev_eui)
+    eui = device.dev_eui
     start, end = report_window(from_, to)
     info = devices.get_device(conn, eui)
     config = info.config if info is not None and isinstance(info.config, dict) else {}
