@@ -23,7 +23,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import deps, limits, problems
 from api.routes import (
+    alerts,
     classrooms,
+    crossings,
     devices,
     exports,
     fleet,
@@ -178,9 +180,12 @@ def create_app(settings: Settings, dsn: str | None = None) -> FastAPI:
     app.include_router(classrooms.router, prefix="/v1", dependencies=noted, responses=keyed)
     app.include_router(waste.router, prefix="/v1", dependencies=noted, responses=keyed)
     app.include_router(water.router, prefix="/v1", dependencies=noted, responses=keyed)
+    app.include_router(crossings.router, prefix="/v1", dependencies=noted, responses=keyed)
+    app.include_router(alerts.router, prefix="/v1", dependencies=noted, responses=keyed)
 
     _document_role_refusals([fleet.router, devices.router, exports.router, latest.router,
-                             classrooms.router, waste.router, water.router])
+                             classrooms.router, waste.router, water.router, crossings.router,
+                             alerts.router])
     base_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:

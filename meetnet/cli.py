@@ -60,6 +60,21 @@ app.add_typer(devices_app, name="devices")
 app.add_typer(decoders_app, name="decoders")
 app.add_typer(dashboards_app, name="dashboards")
 
+# Use-case command groups live in meetnet/commands/, one module each. waste_evaluate adds
+# `meetnet waste evaluate` to waste_app; importing it is what registers the command.
+from meetnet.commands import waste_evaluate as _waste_evaluate  # noqa: E402, F401
+from meetnet.commands.alerts import alerts_app  # noqa: E402
+from meetnet.commands.classrooms import classrooms_app  # noqa: E402
+from meetnet.commands.crossings import crossings_app  # noqa: E402
+from meetnet.commands.waste import waste_app  # noqa: E402
+from meetnet.commands.water import water_app  # noqa: E402
+
+app.add_typer(waste_app, name="waste")
+app.add_typer(classrooms_app, name="classrooms")
+app.add_typer(water_app, name="water")
+app.add_typer(crossings_app, name="crossings")
+app.add_typer(alerts_app, name="alerts")
+
 
 @app.callback()
 def _root(
