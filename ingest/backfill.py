@@ -54,6 +54,7 @@ import orjson
 import psycopg
 from prometheus_client import Counter
 
+from ingest import envelopes
 from ingest.batch_store import RawMessage
 from ingest.direct import DirectIngest, Stored, StoreUnavailable
 from ingest.envelopes import EnvelopeError, parse_time
@@ -83,8 +84,6 @@ LINE_HEADROOM = 4096
 #: The Things Stack's identifiers: lowercase letters, digits and single dashes, 3 to 36
 #: characters (lorawan-stack's ``validate`` rules for application_id).
 _TTS_ID = re.compile(r"[a-z0-9](?:-?[a-z0-9]){2,35}")
-#: Characters that would change an MQTT topic's meaning (levels, wildcards, the tenant mark).
-_NOT_IN_TOPIC = re.compile(r"[/+#@\x00-\x1f\x7f]")
 _RFC3339_Z = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z")
 
 MESSAGES = Counter("meetnet_ingest_backfill_messages_total",
@@ -146,12 +145,6 @@ class Line:
     error: str | None = None
 
 
-def _topic_part(value: object) -> str | None:
-    if isinstance(value, str) and 0 < len(value) <= 128 and not _NOT_IN_TOPIC.search(value):
-        return value
-    return None
-
-
 def parse_line(application: str, line: bytes) -> Line:
     """One line of a ``GetStoredApplicationUp`` response -> ``(topic, payload)`` for the pipeline.
 
@@ -166,7 +159,7 @@ def parse_line(application: str, line: bytes) -> Line:
     text = line.strip()
     if not text:
         return Line(None)
-    fallback = f"v3/{application}/devices/-/up"
+    fallback = envelopes.tts_topic(application, "-")
     try:
         doc = orjson.loads(text)
     except orjson.JSONDecodeError:  # also invalid UTF-8, NUL, nesting beyond orjson's limit
@@ -180,11 +173,11 @@ def parse_line(application: str, line: bytes) -> Line:
             return Line(None, error=_error_text(error))
         return Line((fallback, text))
     ids = result.get("end_device_ids")
-    device = _topic_part(ids.get("device_id")) if isinstance(ids, dict) else None
+    device = envelopes.topic_part(ids.get("device_id")) if isinstance(ids, dict) else None
     up = result.get("uplink_message")
     network = up.get("network_ids") if isinstance(up, dict) else None
-    tenant = _topic_part(network.get("tenant_id")) if isinstance(network, dict) else None
-    topic = f"v3/{application}{'@' + tenant if tenant else ''}/devices/{device or '-'}/up"
+    tenant = envelopes.topic_part(network.get("tenant_id")) if isinstance(network, dict) else None
+    topic = envelopes.tts_topic(application, device or "-", "up", tenant)
     received = result.get("received_at")
     if not isinstance(received, str) and isinstance(up, dict):
         received = up.get("received_at")

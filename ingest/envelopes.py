@@ -37,8 +37,33 @@ _CS_TOPIC = re.compile(r"^application/(?P<app>[^/]+)/device/(?P<eui>[0-9a-fA-F]{
 _EUI = re.compile(r"[0-9a-f]{16}")
 #: Identifiers (application, device, tenant) are printable and short: The Things Stack allows
 #: 36 characters, ChirpStack names 100 (docs/domain.md, "LoRaWAN at the door").
-_IDENT_MAX = 128
+IDENT_MAX = 128
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NOT_IN_TOPIC = re.compile(r"[/@+#]")
+
+
+def topic_part(value: object) -> str | None:
+    """``value`` if it can stand as one level of a network server's topic: a printable
+    identifier of 1 to ``IDENT_MAX`` characters without the MQTT wildcards and separators
+    (``/ + #``, OASIS MQTT 3.1.1 section 4.7) or the tenant separator ``@``; else None."""
+    if (isinstance(value, str) and 0 < len(value) <= IDENT_MAX and value.isprintable()
+            and not _NOT_IN_TOPIC.search(value)):
+        return value
+    return None
+
+
+def tts_topic(application: str, device: str, event: str = "up", tenant: str | None = None) -> str:
+    """The topic The Things Stack v3 publishes a device's event on,
+    ``v3/{application_id}[@{tenant_id}]/devices/{device_id}/{event}`` (its MQTT server docs):
+    the one place meetnet builds it, for messages that arrive another way (webhook, Storage
+    Integration) and go through the same parser."""
+    return f"v3/{application}{'@' + tenant if tenant else ''}/devices/{device}/{event}"
+
+
+def chirpstack_topic(application: str, dev_eui: str, event: str) -> str:
+    """The topic ChirpStack v4 publishes a device's event on,
+    ``application/{applicationId}/device/{devEui}/event/{event}`` (its MQTT integration docs)."""
+    return f"application/{application}/device/{dev_eui}/event/{event}"
 
 # Ranges of what a LoRaWAN network server can report (docs/domain.md, "LoRaWAN at the door"):
 #: FCnt is a 32-bit counter (LoRaWAN 1.0.4 section 4.3.1.5; 1.1 section 4.3.1.5).
@@ -123,14 +148,14 @@ def _short(value: object, limit: int = 80) -> str:
 
 def _ident(value: object, what: str) -> str | None:
     """An identifier from the message body: None when absent, else a short printable string."""
-    if type(value) is str and len(value) <= _IDENT_MAX and value.isprintable():
+    if type(value) is str and len(value) <= IDENT_MAX and value.isprintable():
         return value or None  # the usual case, in C: no control characters (nor other
         # non-printables, which the regex below then judges)
     if value is None:
         return None
-    if not isinstance(value, str) or len(value) > _IDENT_MAX or _CONTROL.search(value):
+    if not isinstance(value, str) or len(value) > IDENT_MAX or _CONTROL.search(value):
         raise EnvelopeError(f"{what} is not an identifier (a printable string of at most "
-                            f"{_IDENT_MAX} characters): {_short(value)}")
+                            f"{IDENT_MAX} characters): {_short(value)}")
     return value
 
 

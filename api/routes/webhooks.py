@@ -46,6 +46,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api.problems import Problem
+from ingest import envelopes
 from ingest.direct import DirectIngest, Stored, StoreUnavailable
 from ingest.envelopes import parse
 from ingest.pipeline import IngestLimits
@@ -192,8 +193,6 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 #: Characters an MQTT topic level cannot hold as part of an identifier: level and tenant
 #: separators and wildcards.
-_NOT_IN_TOPIC = re.compile(r"[/@+#]")
-_IDENT_MAX = 128  # as ingest.envelopes
 _EUI = re.compile(r"[0-9a-fA-F]{16}")
 _EVENT = re.compile(r"[a-z][a-z_]{0,31}")
 
@@ -220,11 +219,10 @@ def _doc(body: bytes) -> dict[str, Any] | None:
 
 
 def _topic_id(value: object, what: str) -> str:
-    if (isinstance(value, str) and 0 < len(value) <= _IDENT_MAX and value.isprintable()
-            and not _NOT_IN_TOPIC.search(value)):
-        return value
+    if (ident := envelopes.topic_part(value)) is not None:
+        return ident
     shown = repr(value)[:80] if not isinstance(value, dict | list) else f"<{type(value).__name__}>"
-    raise _Refused(f"{what} missing or not an identifier (at most {_IDENT_MAX} printable "
+    raise _Refused(f"{what} missing or not an identifier (at most {envelopes.IDENT_MAX} printable "
                    f"characters without / @ + #): {shown}")
 
 
@@ -234,13 +232,13 @@ def tts_topic(body: bytes) -> str:
     (``uplink_message.network_ids.tenant_id``); without it the topic has none, which
     ingest.envelopes accepts (The Things Stack Open Source has none either)."""
     doc = _doc(body)
-    placeholder = "v3/unknown/devices/unknown/up"  # the parser refuses the body itself
+    placeholder = envelopes.tts_topic("unknown", "unknown")  # the parser refuses the body itself
     if doc is None:
         return placeholder
     event = next((suffix for field, suffix in _TTS_EVENTS if field in doc), "up")
     ids = doc.get("end_device_ids")
     if event not in ("up", "join"):
-        return f"v3/unknown/devices/unknown/{event}"  # ignored, like on MQTT
+        return envelopes.tts_topic("unknown", "unknown", event)  # ignored, like on MQTT
     if not isinstance(ids, dict):
         return placeholder
     app_ids = ids.get("application_ids")
@@ -252,13 +250,13 @@ def tts_topic(body: bytes) -> str:
     tenant = network_ids.get("tenant_id") if isinstance(network_ids, dict) else None
     if tenant is not None and tenant != "":  # TTS leaves out empty fields; "" is none too
         tenant = _topic_id(tenant, "uplink_message.network_ids.tenant_id")
-    return f"v3/{app}@{tenant}/devices/{dev}/{event}" if tenant else f"v3/{app}/devices/{dev}/{event}"
+    return envelopes.tts_topic(app, dev, event, tenant)
 
 
 def chirpstack_topic(body: bytes, event: str) -> str:
     """``application/{applicationId}/device/{devEui}/event/{event}``, as ChirpStack v4 publishes
     the same event on MQTT; the HTTP integration names the event in its ``event`` parameter."""
-    placeholder = f"application/unknown/device/{'0' * 16}/event/{event}"
+    placeholder = envelopes.chirpstack_topic("unknown", "0" * 16, event)
     if event not in ("up", "join", "status"):
         return placeholder  # ignored, like on MQTT
     doc = _doc(body)
@@ -269,7 +267,7 @@ def chirpstack_topic(body: bytes, event: str) -> str:
     if not (isinstance(eui, str) and _EUI.fullmatch(eui)):
         raise _Refused(f"deviceInfo.devEui missing or not 16 hex digits: {repr(eui)[:80]}")
     app = _topic_id(info.get("applicationId"), "deviceInfo.applicationId")
-    return f"application/{app}/device/{eui.lower()}/event/{event}"
+    return envelopes.chirpstack_topic(app, eui.lower(), event)
 
 
 # --- storing -----------------------------------------------------------------------------------
