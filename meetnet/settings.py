@@ -148,6 +148,30 @@ class Settings(BaseSettings):
         description="The longest window fetched after a reconnect (the Storage Integration "
         "keeps what its plan keeps).",
     )
+    # Waste collection routes (issue 11; docs/domain.md, "Waste bins", "Routing").
+    waste_depot_lat: float = Field(
+        default=52.1652, ge=-90, le=90,
+        description="Where the trucks start and end (WGS84). Default: Leiden's Langegracht "
+        "(the municipal yard area), an assumption; set your own depot.",
+    )
+    waste_depot_lon: float = Field(default=4.4893, ge=-180, le=180)
+    waste_trucks: int = Field(default=2, ge=1, le=50, description="Trucks per collection day.")
+    waste_truck_capacity_l: float = Field(
+        default=20000.0, gt=0, le=1_000_000,
+        description="Litres of bin contents one truck takes (a ~20 m3 body, compaction not "
+        "counted).",
+    )
+    waste_detour_factor: float = Field(
+        default=1.3, ge=1, le=3,
+        description="Road distance over great-circle distance (no road network offline).",
+    )
+    waste_route_time_limit_s: float = Field(
+        default=5.0, gt=0, le=600, description="The solver's time for a route plan by default.",
+    )
+    waste_route_max_time_limit_s: float = Field(
+        default=60.0, gt=0, le=600,
+        description="The longest time limit a route request may ask for.",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535)
     data_dir: Path = Field(
