@@ -172,6 +172,30 @@ class Settings(BaseSettings):
         default=60.0, gt=0, le=600,
         description="The longest time limit a route request may ask for.",
     )
+    # Alerts (issue 11; docs/alerts.md): `meetnet alerts run` and the demo's alert loop.
+    alerts_interval_s: float = Field(
+        default=60.0, ge=1, le=86400, description="Seconds between two evaluations of the rules.",
+    )
+    alerts_lookback_h: float = Field(
+        default=24.0, gt=0, le=24 * 31,
+        description="Hours of readings an evaluation looks back (plus a rule's duration).",
+    )
+    alerts_low_battery_pct: float = Field(
+        default=20.0, ge=0, le=100, description="Low-battery alert at or below this charge (%).",
+    )
+    alerts_webhook_timeout_s: float = Field(
+        default=10.0, gt=0, le=120, description="Seconds one webhook POST may take.",
+    )
+    alerts_webhook_max_attempts: int = Field(
+        default=8, ge=1, le=50, description="Attempts per notification before it is given up.",
+    )
+    alerts_webhook_backoff_s: float = Field(
+        default=30.0, gt=0, le=86400,
+        description="Wait before the second attempt; doubled after every failed attempt.",
+    )
+    alerts_webhook_backoff_max_s: float = Field(
+        default=3600.0, gt=0, le=7 * 86400, description="The longest wait between attempts.",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535)
     data_dir: Path = Field(
