@@ -1,9 +1,8 @@
 """Organisations' ingest secrets (table ``ingest_secrets``): what a network server's HTTP
 integration presents when it posts uplinks to ``/v1/ingest/tts`` or ``/v1/ingest/chirpstack``.
 
-Made and checked like API keys (`store.keys`): ``mnw_`` + 32 random bytes (URL-safe base64)
-from `secrets`, stored as SHA-256 with the first characters as the lookup prefix, compared in
-constant time. A different prefix and table from API keys: a secret pasted into a network
+``mnw_`` tokens, made and checked like API keys (`store.tokens`). A different mark and table from
+API keys: a secret pasted into a network
 server's console reads nothing, and a reader's API key writes nothing.
 
 A secret speaks for one organisation: `foreign_owner` says when a message names a device or an
@@ -13,8 +12,6 @@ storing it into that organisation's device.
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -22,14 +19,12 @@ from typing import Any, Literal
 import psycopg
 from psycopg.rows import class_row
 
-from store.keys import UnknownOrganisation, _hash
+from store.tokens import TokenKind, organisation_id
 
 Network = Literal["tts", "chirpstack"]
 NETWORKS: tuple[Network, ...] = ("tts", "chirpstack")
-PREFIX = "mnw_"
-_PREFIX_LEN = 12  # "mnw_" and 8 characters: shown in listings, never enough to use the secret
-#: Longer than any secret we make; a longer header is not looked up at all.
-_MAX_LEN = 200
+SECRETS = TokenKind("mnw_", 12)  # the mark and 8 characters are the lookup prefix
+PREFIX = SECRETS.mark
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +54,12 @@ def create_secret(conn: psycopg.Connection[Any], organisation: str,
     not stored and cannot be shown again."""
     if network is not None and network not in NETWORKS:
         raise ValueError(f"network must be one of {', '.join(NETWORKS)}, not {network!r}")
-    row = conn.execute("SELECT id FROM organisations WHERE slug = %s", (organisation,)).fetchone()
-    if row is None:
-        raise UnknownOrganisation(f"no organisation {organisation!r} "
-                                  "(create it with `meetnet orgs create`)")
-    secret = PREFIX + secrets.token_urlsafe(32)
+    org = organisation_id(conn, organisation)
+    secret, prefix, digest = SECRETS.new()
     created = conn.execute(
         """INSERT INTO ingest_secrets (organisation_id, prefix, secret_hash, network, name)
            VALUES (%s, %s, %s, %s, %s) RETURNING id""",
-        (row[0], secret[:_PREFIX_LEN], _hash(secret), network, name)).fetchone()
+        (org, prefix, digest, network, name)).fetchone()
     assert created is not None
     return int(created[0]), secret
 
@@ -93,15 +85,15 @@ def revoke_secret(conn: psycopg.Connection[Any], secret_id: int) -> bool:
 
 def sender_for(conn: psycopg.Connection[Any], secret: str) -> Sender | None:
     """The organisation of a presented secret, or None when it is unknown or revoked. The hash
-    is compared in constant time (hmac.compare_digest)."""
-    if not secret.startswith(PREFIX) or len(secret) > _MAX_LEN:
+    is compared in constant time."""
+    if (prefix := SECRETS.prefix(secret)) is None:
         return None
     row = conn.execute(
         """SELECT s.secret_hash, s.id, o.id, o.slug, s.network FROM ingest_secrets s
            JOIN organisations o ON o.id = s.organisation_id
            WHERE s.prefix = %s AND s.revoked_at IS NULL""",
-        (secret[:_PREFIX_LEN],)).fetchone()
-    if row is None or not hmac.compare_digest(bytes(row[0]), _hash(secret)):
+        (prefix,)).fetchone()
+    if row is None or not SECRETS.matches(row[0], secret):
         return None
     return Sender(int(row[1]), int(row[2]), str(row[3]), row[4])
 

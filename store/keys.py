@@ -1,16 +1,8 @@
-"""Organisations' API keys (table ``api_keys``): made once, stored hashed, checked in constant
-time.
-
-A key is ``mn_`` + 32 random bytes (URL-safe base64) from `secrets`: with that much entropy a
-plain SHA-256 is enough to store it (a slow password hash protects guessable secrets; nobody
-guesses 256 random bits), and the lookup stays one index probe on the key's first characters.
-"""
+"""Organisations' API keys (table ``api_keys``): ``mn_`` tokens, made once, stored hashed,
+checked in constant time (`store.tokens`)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -19,14 +11,14 @@ import psycopg
 from psycopg.rows import class_row
 
 from store.devices import ensure_organisation
+from store.tokens import TokenKind, UnknownOrganisation, organisation_id
+
+__all__ = ["ANONYMOUS", "ROLES", "Caller", "KeyInfo", "Role", "UnknownOrganisation", "caller_for",
+           "create_key", "create_organisation", "list_keys", "list_organisations", "revoke_key"]
 
 Role = Literal["reader", "writer", "admin"]
 ROLES: tuple[Role, ...] = ("reader", "writer", "admin")
-_PREFIX_LEN = 11  # "mn_" and 8 characters: shown in listings, never enough to use the key
-
-
-class UnknownOrganisation(ValueError):
-    """No organisation has this slug."""
+KEYS = TokenKind("mn_", 11)  # the mark and 8 characters are the lookup prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +45,6 @@ class Caller:
 ANONYMOUS = Caller()
 
 
-def _hash(secret: str) -> bytes:
-    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
-
-
 def create_organisation(conn: psycopg.Connection[Any], slug: str, name: str) -> int:
     """Create (or rename) an organisation; returns its id."""
     return ensure_organisation(conn, slug, name)
@@ -75,15 +63,12 @@ def create_key(conn: psycopg.Connection[Any], organisation: str, role: Role,
     cannot be shown again."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-    row = conn.execute("SELECT id FROM organisations WHERE slug = %s", (organisation,)).fetchone()
-    if row is None:
-        raise UnknownOrganisation(f"no organisation {organisation!r} "
-                                  "(create it with `meetnet orgs create`)")
-    secret = "mn_" + secrets.token_urlsafe(32)
+    org = organisation_id(conn, organisation)
+    secret, prefix, digest = KEYS.new()
     created = conn.execute(
         """INSERT INTO api_keys (organisation_id, prefix, key_hash, role, name)
            VALUES (%s, %s, %s, %s, %s) RETURNING id""",
-        (row[0], secret[:_PREFIX_LEN], _hash(secret), role, name)).fetchone()
+        (org, prefix, digest, role, name)).fetchone()
     assert created is not None
     return int(created[0]), secret
 
@@ -106,14 +91,14 @@ def revoke_key(conn: psycopg.Connection[Any], key_id: int) -> bool:
 
 def caller_for(conn: psycopg.Connection[Any], secret: str) -> Caller | None:
     """The organisation and role of a presented key, or None when it is unknown or revoked.
-    The hash is compared in constant time (hmac.compare_digest)."""
-    if not secret.startswith("mn_") or len(secret) > 200:
+    The hash is compared in constant time."""
+    if (prefix := KEYS.prefix(secret)) is None:
         return None
     row = conn.execute(
         """SELECT k.key_hash, o.slug, k.role, k.id FROM api_keys k
            JOIN organisations o ON o.id = k.organisation_id
            WHERE k.prefix = %s AND k.revoked_at IS NULL""",
-        (secret[:_PREFIX_LEN],)).fetchone()
-    if row is None or not hmac.compare_digest(bytes(row[0]), _hash(secret)):
+        (prefix,)).fetchone()
+    if row is None or not KEYS.matches(row[0], secret):
         return None
     return Caller(str(row[1]), str(row[2]), int(row[3]))
