@@ -10,13 +10,22 @@ event or a drop of >= 30 points".
 The sensor reports the distance from the lid to the refuse: ``distance = bin_depth -
 fill * (bin_depth - full_distance)`` plus noise, so meetnet's fill %
 ``(D_empty - d) / (D_empty - d_full)`` (docs/domain.md) recovers ``fill``.
+
+Who empties a bin is pluggable (``EmptyingPolicy``): the scenario's rounds plus on-demand
+emptying by default, or visits planned from outside (``PlannedEmptying``, which
+``simulators/waste_replay.py`` uses to compare a fixed schedule with sensor-driven routes). The
+refuse that arrives in a step is the step's first random draw, so it depends only on the seed,
+the bin and the time, never on the policy: two policies replayed on one seed see the same refuse.
 """
 
 from __future__ import annotations
 
+import bisect
 import enum
+import random
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from simulators.scenario.base import (
     SECONDS_PER_DAY,
@@ -66,17 +75,19 @@ INSTALLED = datetime.fromisoformat("2024-03-01T00:00:00+00:00")
 class BinKind(enum.Enum):
     """Container types on Leiden streets. Depth: sensor (in the lid) to the bottom; full
     distance: what the sensor reads when the bin counts as full (blind zone plus headroom);
-    base fill: fraction of the usable height filled per day on an average street (assumed)."""
+    base fill: fraction of the usable height filled per day on an average street (assumed);
+    volume: litres when full (what emptying a full bin puts in the truck)."""
 
-    LITTER = ("litter bin", 0.90, 0.15, 0.30)  # street litter bin, ~120 L
-    UNDERGROUND = ("underground container", 1.90, 0.40, 0.12)  # 5 m3 household-waste container
+    LITTER = ("litter bin", 0.90, 0.15, 0.30, 120.0)  # street litter bin, ~120 L
+    UNDERGROUND = ("underground container", 1.90, 0.40, 0.12, 5000.0)  # 5 m3 household waste
 
-    def __init__(self, label: str, depth_m: float, full_distance_m: float, base_fill_per_day: float
-                 ) -> None:
+    def __init__(self, label: str, depth_m: float, full_distance_m: float,
+                 base_fill_per_day: float, volume_l: float) -> None:
         self.label = label
         self.depth_m = depth_m
         self.full_distance_m = full_distance_m
         self.base_fill_per_day = base_fill_per_day
+        self.volume_l = volume_l
 
 
 #: Relative refuse arrival by local hour on a weekday in a city centre (shops 10-18, lunch peak);
@@ -158,18 +169,65 @@ def device_for(site: BinSite) -> SimDevice:
     )
 
 
+class EmptyingPolicy(Protocol):
+    """Who empties a bin, and when."""
+
+    def empties(self, model: BinModel, t0: float, t1: float, rng: random.Random) -> bool:
+        """Is ``model`` emptied in the step (t0, t1]? ``model.fill`` is still the fill at
+        ``t0``; ``rng`` is the step's generator, after the refuse arrival was drawn."""
+        ...
+
+
+class ScenarioEmptying:
+    """The live scenario's behaviour: the bin's collection rounds, and the beheer team emptying
+    it on demand above ``EMPTY_TRIGGER`` (daytime, not on Sunday)."""
+
+    def empties(self, model: BinModel, t0: float, t1: float, rng: random.Random) -> bool:
+        local = local_time(t1)
+        # Module globals read per call, so tests may patch them; the draw order is the
+        # scenario's (one draw only when the other conditions hold), which keeps its uplinks.
+        on_demand = (model.fill > EMPTY_TRIGGER and local.weekday() != SUNDAY
+                     and RESPONSE_HOURS[0] <= hour_of_day(local) < RESPONSE_HOURS[1]
+                     and rng.random() < P_RESPOND_PER_STEP)
+        return on_demand or model.collection_due(t0, t1)
+
+
+class PlannedEmptying:
+    """Emptied at the times planned with ``visit`` and at no other: a bin's emptying is the
+    first step whose interval (t0, t1] holds a planned visit."""
+
+    def __init__(self) -> None:
+        self._visits: list[float] = []  # sorted epoch seconds
+
+    def visit(self, t: float) -> None:
+        bisect.insort(self._visits, t)
+
+    def empties(self, model: BinModel, t0: float, t1: float, rng: random.Random) -> bool:
+        # Visits at or before t0 are in the past of this step (planned too late): dropped.
+        done = bisect.bisect_right(self._visits, t1)
+        due = any(t > t0 for t in self._visits[:done])
+        del self._visits[:done]
+        return due
+
+
 class BinModel(DeviceSim):
-    """Fill of one bin (fraction of the usable height, 0..1) and what its sensor reports."""
+    """Fill of one bin (fraction of the usable height, 0..1) and what its sensor reports.
+
+    ``arrived`` sums the refuse that arrived (in fill fractions, overflow included): it is the
+    same under every ``policy`` for one seed.
+    """
 
     warmup_s = WARMUP_S
 
-    def __init__(self, site: BinSite, seed: int) -> None:
+    def __init__(self, site: BinSite, seed: int, policy: EmptyingPolicy | None = None) -> None:
         super().__init__(device_for(site), seed)
         self.site = site
         self.fill = INITIAL_FILL
+        self.policy: EmptyingPolicy = policy or ScenarioEmptying()
+        self.arrived = 0.0
         self._last_t: float | None = None
 
-    def _collection_due(self, t0: float, t1: float) -> bool:
+    def collection_due(self, t0: float, t1: float) -> bool:
         """Does this bin's turn on a collection round fall in (t0, t1]?"""
         local = local_time(t1)
         if local.weekday() not in self.site.collection_weekdays:
@@ -182,15 +240,13 @@ class BinModel(DeviceSim):
         rng = self.rng(t)
         t0 = t - self.device.interval_s if self._last_t is None else self._last_t
         self._last_t = t
-        local = local_time(t)
         hours = (t - t0) / SECONDS_PER_HOUR
         rate_per_hour = self.site.kind.base_fill_per_day * self.site.busyness / 24
         arrived = rate_per_hour * activity(local_time((t0 + t) / 2)) * hours
+        # The first draw of the step: the refuse does not depend on who empties the bin.
         arrived *= lognormal_unit_mean(rng, FILL_NOISE_SIGMA)
-        on_demand = (self.fill > EMPTY_TRIGGER and local.weekday() != SUNDAY
-                     and RESPONSE_HOURS[0] <= hour_of_day(local) < RESPONSE_HOURS[1]
-                     and rng.random() < P_RESPOND_PER_STEP)
-        emptied = on_demand or self._collection_due(t0, t)
+        self.arrived += arrived
+        emptied = self.policy.empties(self, t0, t, rng)
         if emptied:
             # Only part of this step's refuse arrived after the truck left: say half.
             self.fill = rng.uniform(0.0, RESIDUAL_FILL_MAX) + arrived / 2
