@@ -85,6 +85,11 @@ USE_CASE_LIST_ROUTES: dict[str, tuple[dict[str, str], str]] = {
 ORGANISATION_ROUTES: dict[str, tuple[dict[str, str], str]] = {
     "/v1/schools/{organisation}/report": (WINDOW, "classroom"),
 }
+#: GET routes that answer for several named devices (`dev_eui` repeated): the query they need.
+#: Each answers 200 only when the caller may see every one of them, else a 404.
+MULTI_DEVICE_ROUTES: dict[str, dict[str, str]] = {
+    "/v1/water/compare": WINDOW,
+}
 #: GET routes that return no device data.
 NO_DEVICE_DATA = {"/healthz", "/readyz"}
 
@@ -161,6 +166,7 @@ def test_every_get_route_is_in_the_matrix(world: tuple[httpx.Client, Callers]) -
     known = set(DEVICE_ROUTES) | set(OWNER_ROUTES) | NO_DEVICE_DATA | {
         p.replace("/classroom/", "/{use_case}/") for p in LIST_ROUTES} | set(LIST_ROUTES)
     known |= set(USE_CASE_LIST_ROUTES) | set(ORGANISATION_ROUTES)
+    known |= set(MULTI_DEVICE_ROUTES)
     assert gets - known == set(), "classify these routes in the isolation matrix"
 
 
@@ -251,6 +257,22 @@ def test_organisation_routes_show_exactly_what_the_caller_may_see(
             assert r.status_code == 200, (route, org, r.text[:200])
             shown = {d.eui for d in DEVICES + BINS if d.eui in r.text}
             assert shown == expected, (route, org, caller)
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_multi_device_routes_answer_only_when_every_device_is_visible(
+        world: tuple[httpx.Client, Callers], caller: str) -> None:
+    client, callers = world
+    seen = visible_to(caller)
+    for route, params in MULTI_DEVICE_ROUTES.items():
+        for d in DEVICES:
+            partner = "b2b2b2b2b2b2b203" if d.eui == "a1a1a1a1a1a1a103" else "a1a1a1a1a1a1a103"
+            r = client.get(route, params=[("dev_eui", d.eui), ("dev_eui", partner),
+                                          *params.items()], headers=callers.headers[caller])
+            if caller == "revoked":
+                assert r.status_code == 401, route
+                continue
+            assert r.status_code == (200 if d.eui in seen else 404), (route, d, caller)
 
 
 def test_the_matrix_is_not_trivial() -> None:
