@@ -23,6 +23,8 @@ class DeviceConfig(BaseModel):
     # read when full (the sensor's blanking distance plus headroom).
     bin_depth_m: float | None = Field(default=None, gt=0, le=20)
     full_distance_m: float = Field(default=0.0, ge=0, le=20)
+    # What a full bin holds (litres): what emptying it puts in the truck (waste routes).
+    bin_volume_l: float | None = Field(default=None, gt=0, le=100_000)
     # Water (docs/domain.md, "Water level"): down-looking sensor's reference height, or a submerged
     # pressure sensor's own height, both in metres NAP.
     mount_height_nap_m: float | None = Field(default=None, ge=-20, le=50)

@@ -33,3 +33,13 @@ def bin_series(conn: psycopg.Connection[Any], dev_euis: list[str], metrics: list
            ORDER BY d.dev_eui, m.name, r.time LIMIT %s""",
         (dev_euis, metrics, start, end, MAX_ROWS)).fetchall()
     return [SeriesRow(*row) for row in rows]
+
+
+def bin_configs(conn: psycopg.Connection[Any], dev_euis: list[str]) -> dict[str, dict[str, Any]]:
+    """The stored configuration (``devices.config``) of each of ``dev_euis``; the caller passes
+    only dev_euis it may see."""
+    if not dev_euis:
+        return {}
+    rows = conn.execute("SELECT dev_eui, config FROM devices WHERE dev_eui = ANY(%s)",
+                        (dev_euis,)).fetchall()
+    return {eui: dict(config or {}) for eui, config in rows}

@@ -1,0 +1,187 @@
+"""POST /v1/waste/routes over HTTP against a real database (issue 11)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analytics.routing import haversine_km
+from store import Batch, ReadingRow, Writer, keys
+from store import devices as registry
+
+MODEL = "milesight-iot/em310-udl"
+LITTER = {"bin_depth_m": 0.9, "full_distance_m": 0.15}
+DEPOT = {"lat": 52.1652, "lon": 4.4893}
+FAST = {"time_limit_s": 1.0}
+
+
+def seed_bins(db: str) -> dict[str, str]:
+    """Bins of gemeente-leiden in Leiden's centre: two full (due now), one filling fast (due by
+    forecast), one near-empty 6 km away (may wait), one with its own volume, one without a
+    position; and bins gemeente-leiden sees but does not own: another organisation's open
+    bin, and a private one it cannot see at all. Readings are hourly over the last 30 hours
+    up to now. Returns names -> dev_euis and the organisation's key."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    euis = {"full-a": "24e1240000000a01", "full-b": "24e1240000000a02",
+            "rising": "24e1240000000a03", "far-empty": "24e1240000000a04",
+            "big": "24e1240000000a05", "nowhere": "24e1240000000a06",
+            "other-open": "24e1240000000b01", "other-private": "24e1240000000b02"}
+    where = {"full-a": (52.1662, 4.4821), "full-b": (52.1587, 4.4894),
+             "rising": (52.1604, 4.4910), "far-empty": (52.2150, 4.4893),
+             "big": (52.1595, 4.4936), "nowhere": (None, None),
+             "other-open": (52.1609, 4.4861), "other-private": (52.1581, 4.4916)}
+    owner = {n: "gemeente-leiden" for n in euis} | {"other-open": "bedrijf-x",
+                                                    "other-private": "bedrijf-x"}
+    with psycopg.connect(db) as conn:
+        ids = {}
+        for name, eui in euis.items():
+            lat, lon = where[name]
+            config = LITTER | ({"bin_volume_l": 1000.0} if name == "big" else {})
+            ids[name] = registry.upsert_device(conn, registry.NewDevice(
+                dev_eui=eui, organisation=owner[name], model_key=MODEL, name=f"Bin {name}",
+                use_case="waste", config=config, lat=lat, lon=lon,
+                visibility="private" if name == "other-private" else (
+                    "open" if name == "other-open" else "private")))
+        _, key = keys.create_key(conn, "gemeente-leiden", "reader")
+    level = {"full-a": lambda h: 95.0, "full-b": lambda h: 90.0,
+             "rising": lambda h: 40.0 + 1.2 * h,  # 28.8 points a day: at ~76 % now
+             "far-empty": lambda h: 20.0, "big": lambda h: 50.0, "nowhere": lambda h: 95.0,
+             "other-open": lambda h: 99.0, "other-private": lambda h: 99.0}
+    rows = [ReadingRow(now - timedelta(hours=30 - h), ids[name], "fill_level", level[name](h))
+            for name in euis for h in range(31)]
+    with Writer(db) as w:
+        w.write(Batch(readings=rows))
+    return euis | {"key": key}
+
+
+@pytest.fixture
+def bins(db: str) -> dict[str, str]:
+    return seed_bins(db)
+
+
+def test_routes_visit_every_due_bin_the_organisation_owns(api: httpx.Client,
+                                                          bins: dict[str, str]) -> None:
+    auth = {"Authorization": f"Bearer {bins['key']}"}
+    r = api.post("/v1/waste/routes", headers=auth,
+                 json={"trucks": 2, "capacity_l": 20000, "depot": DEPOT, **FAST})
+    assert r.status_code == 200, r.text
+    plan = r.json()
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    assert plan["date"] in (tomorrow, datetime.now(UTC).date().isoformat(),
+                            (datetime.now(UTC) + timedelta(days=2)).date().isoformat())
+    stops = {s["dev_eui"]: s for t in plan["trucks"] for s in t["stops"]}
+    on_routes = [s["dev_eui"] for t in plan["trucks"] for s in t["stops"]]
+    assert len(on_routes) == len(set(on_routes))
+    # Due: the two full bins and the one forecast over 80 % before the next round.
+    for name in ("full-a", "full-b", "rising"):
+        assert stops[bins[name]]["due"] is True, name
+    # The near-empty bin 6 km north is not worth the detour.
+    assert plan["skipped"] == [bins["far-empty"]]
+    assert plan["unserved"] == [] and plan["feasible"] is True
+    # Only the organisation's own bins are planned; a bin without a position is reported.
+    planned = set(on_routes) | set(plan["skipped"])
+    assert bins["other-open"] not in planned and bins["other-private"] not in planned
+    assert [(n["dev_eui"], n["reason"]) for n in plan["not_planned"]] == [
+        (bins["nowhere"], "no position")]
+    # Load: the bin's volume (config, else a 120 L litter bin) x the predicted fill.
+    for s in stops.values():
+        volume = 1000.0 if s["dev_eui"] == bins["big"] else 120.0
+        assert s["load_l"] == pytest.approx(volume * s["fill_pct"] / 100, abs=0.1)
+    assert stops[bins["full-a"]]["fill_pct"] == pytest.approx(95.0)
+    # km: the legs' haversine x 1.3 from the depot and back, as the GeoJSON line shows.
+    lines = [f for f in plan["geojson"]["features"] if f["geometry"]["type"] == "LineString"]
+    assert len(lines) == len(plan["trucks"])
+    for truck, line in zip(plan["trucks"], lines, strict=True):
+        coords = line["geometry"]["coordinates"]
+        assert coords[0] == coords[-1] == [DEPOT["lon"], DEPOT["lat"]]
+        km = sum(haversine_km(a[1], a[0], b[1], b[0]) for a, b in itertools.pairwise(coords))
+        assert truck["km"] == pytest.approx(km * 1.3, abs=0.002)
+        assert truck["load_l"] == pytest.approx(sum(s["load_l"] for s in truck["stops"]),
+                                                abs=0.2)
+    assert plan["km"] == pytest.approx(sum(t["km"] for t in plan["trucks"]), abs=0.005)
+    points = {f["properties"]["dev_eui"]: f["properties"]
+              for f in plan["geojson"]["features"] if f["geometry"]["type"] == "Point"}
+    assert points[bins["far-empty"]]["status"] == "skipped"
+    assert points[bins["full-a"]]["status"] == "route" and points[bins["full-a"]]["order"] >= 1
+
+
+def test_due_bins_over_the_trucks_capacity_are_unserved(api: httpx.Client,
+                                                        bins: dict[str, str]) -> None:
+    auth = {"X-API-Key": bins["key"]}
+    # One truck of 150 L: one full litter bin (~114 L) fits, the others are unserved.
+    r = api.post("/v1/waste/routes", headers=auth,
+                 json={"trucks": 1, "capacity_l": 150, "depot": DEPOT, **FAST})
+    assert r.status_code == 200, r.text
+    plan = r.json()
+    assert plan["feasible"] is False
+    assert len(plan["trucks"]) == 1 and len(plan["trucks"][0]["stops"]) == 1
+    assert plan["trucks"][0]["load_l"] <= 150
+    due = {bins["full-a"], bins["full-b"], bins["rising"]}
+    assert set(plan["unserved"]) | {plan["trucks"][0]["stops"][0]["dev_eui"]} >= due
+
+
+def test_routes_need_a_key_and_a_bounded_time(api: httpx.Client, bins: dict[str, str]) -> None:
+    r = api.post("/v1/waste/routes", json=FAST)
+    assert r.status_code == 401
+    assert r.headers["content-type"].startswith("application/problem+json")
+    auth = {"Authorization": f"Bearer {bins['key']}"}
+    r = api.post("/v1/waste/routes", headers=auth, json={"time_limit_s": 61})
+    assert r.status_code == 422 and "at most 60" in r.json()["detail"]
+    r = api.post("/v1/waste/routes", headers=auth, json={"date": "2099-01-01", **FAST})
+    assert r.status_code == 422
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
+                                                                   max_size=4),
+    max_leaves=20)
+fields = st.fixed_dictionaries({}, optional={
+    "date": st.one_of(st.dates().map(str), st.text(max_size=12), json_values),
+    "trucks": st.one_of(st.integers(-10, 100), json_values),
+    "capacity_l": st.one_of(st.floats(), json_values),
+    "depot": st.one_of(st.fixed_dictionaries({"lat": st.floats(), "lon": st.floats()}),
+                       json_values),
+    "time_limit_s": st.one_of(st.floats(-1, 1000), json_values),
+    "detour_factor": st.one_of(st.floats(), json_values),
+    "threshold": st.one_of(st.floats(), json_values),
+    "extra": json_values,
+})
+raw_bodies = st.one_of(
+    fields.map(lambda d: json.dumps(d).encode()),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    st.binary(max_size=200),  # invalid UTF-8 and not JSON
+    st.text(max_size=50).map(lambda t: json.dumps({"date": t + "\x00"}).encode()),
+    st.integers(1, 50).map(lambda n: ("[" * n * 40 + "]" * n * 40).encode()),  # deep nesting
+    st.just(b'{"trucks": ' + b"9" * 5000 + b"}"),  # a huge number
+    st.just(json.dumps({"date": "x" * 200_000}).encode()),  # a huge string
+)
+
+
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(body=raw_bodies)
+def test_junk_bodies_are_a_problem_never_a_500(api: httpx.Client, org_key: str,
+                                               body: bytes) -> None:
+    r = api.post("/v1/waste/routes", content=body,
+                 headers={"Authorization": f"Bearer {org_key}",
+                          "Content-Type": "application/json"})
+    assert r.status_code < 500, (r.status_code, r.text[:300])
+    if r.status_code >= 400:
+        assert r.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.fixture
+def org_key(db: str) -> str:
+    """A key of an organisation without bins: a valid body plans nothing (no solver run)."""
+    with psycopg.connect(db) as conn:
+        registry.ensure_organisation(conn, "gemeente-leiden")
+        _, key = keys.create_key(conn, "gemeente-leiden", "reader")
+    return key
