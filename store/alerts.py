@@ -497,6 +497,12 @@ def claim_due(conn: psycopg.Connection[Any], *, lease_s: float, limit: int = 50
                WHERE a.id = n.alert_id AND n.id IN (
                    SELECT id FROM alert_notifications
                    WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= now()
+                     -- one alert's notifications in order: "resolved" never overtakes "opened"
+                     AND NOT EXISTS (
+                         SELECT 1 FROM alert_notifications p
+                         WHERE p.alert_id = alert_notifications.alert_id
+                           AND p.id < alert_notifications.id
+                           AND p.delivered_at IS NULL AND p.failed_at IS NULL)
                    ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED)
                RETURNING n.id, n.alert_id, n.event, n.body, n.attempts, w.url, w.secret""",
             (lease_s, limit)).fetchall()
@@ -532,7 +538,7 @@ def record_attempt(conn: psycopg.Connection[Any], pending: Pending, *,
 def next_due_in_s(conn: psycopg.Connection[Any]) -> float | None:
     """Seconds until the next notification comes due (0 if one is due now); None: none."""
     row = conn.execute(
-        """SELECT greatest(0, extract(epoch FROM min(next_attempt_at) - now()))
+        """SELECT extract(epoch FROM min(next_attempt_at) - now())
            FROM alert_notifications WHERE delivered_at IS NULL AND failed_at IS NULL"""
     ).fetchone()
-    return None if row is None or row[0] is None else float(row[0])
+    return None if row is None or row[0] is None else max(0.0, float(row[0]))
