@@ -167,31 +167,19 @@ _TCR_CLASS_BYTES = 6
 _TCR_HEADER_BYTES = {1: 8, 2: 9}
 
 
-def tcr(f_port: int, payload: bytes) -> list[Reading]:
-    """Parametric TCR radar traffic counter (TCR LoRaWAN payload description, firmware V1.3:
-    https://docs.pmx.systems/tcr/manuals/lora_payload_v1.3/; application payload V1:
-    https://www.parametric-analytics.com/docs/tcr/tcr_app_payload_v1), used at crossings for
-    vehicle counts and speeds.
+ClassMeans = tuple[tuple[float, int], ...]
 
-    fPort 15, big-endian: ``be 02 <version>``; V2 (firmware 1.3, 33 bytes): SBX battery (uint16,
-    mV) and V1 (32 bytes): SBX battery (uint8, %); then SBX solar power (uint16, mW), device
-    temperature (int16, 0.1 degC), and for speed classes 0..3: count from left (uint16), average
-    speed from left (uint8, km/h), count from right (uint16), average speed from right (uint8,
-    km/h). SBX fields are zero without an SBX solar charger: no battery reading then.
 
-    Emits ``vehicle_count_ltr`` (from left), ``vehicle_count_rtl`` (from right),
-    ``vehicle_count``, ``temperature``, the battery, and when at least one vehicle was counted
-    ``vehicle_speed_mean`` (count-weighted mean of the class averages) and ``vehicle_speed_v85``
-    (linear interpolation in the cumulative speed-class histogram, ``decoders.traffic``; the
-    class windows are device configuration, not in the uplink, so they are estimated from the
-    class averages). fPort 190: configuration / device id frames (``be 02 ...``), no readings.
-    Firmware 2 "Counters Payload" frames (prefix a2) are not decoded: DecodeError.
-    """
+def _tcr_frame(f_port: int, payload: bytes
+               ) -> tuple[int, Reading, int, int, ClassMeans, ClassMeans] | None:
+    """(version, temperature, SBX battery, SBX power, classes from left, classes from right) of
+    a TCR application frame, each class an (average speed km/h, count) pair; None for a
+    configuration frame on fPort 190. DecodeError for anything else (see ``tcr``)."""
     if not payload:
         raise DecodeError("empty payload")
     if f_port == CONFIG_PORT:
         if len(payload) >= 4 and payload[:2] == bytes((_VENDOR, _FAMILY_TCR)):
-            return []
+            return None
         raise DecodeError("TCR fPort 190 frame does not start with be 02")
     if f_port != TCR_APP_PORT:
         raise DecodeError(
@@ -212,20 +200,57 @@ def tcr(f_port: int, payload: bytes) -> list[Reading]:
         )
     if version == 1:
         batt, pv = payload[3], _u16(payload, 4)
-        battery = Reading("battery", float(batt))
     else:
         batt, pv = _u16(payload, 3), _u16(payload, 5)
-        battery = Reading("battery_voltage", batt / 1000.0)
     temperature = _temperature(_s16(payload, header - 2))
-    ltr = rtl = 0
-    classes: list[tuple[float, int]] = []
+    ltr_classes: list[tuple[float, int]] = []
+    rtl_classes: list[tuple[float, int]] = []
     for i in range(_TCR_SPEED_CLASSES):
         at = header + i * _TCR_CLASS_BYTES
-        l_cnt, l_avg = _u16(payload, at), payload[at + 2]
-        r_cnt, r_avg = _u16(payload, at + 3), payload[at + 5]
-        ltr += l_cnt
-        rtl += r_cnt
-        classes += [(float(l_avg), l_cnt), (float(r_avg), r_cnt)]
+        ltr_classes.append((float(payload[at + 2]), _u16(payload, at)))
+        rtl_classes.append((float(payload[at + 5]), _u16(payload, at + 3)))
+    return version, temperature, batt, pv, tuple(ltr_classes), tuple(rtl_classes)
+
+
+def tcr_speed_classes(f_port: int, payload: bytes) -> tuple[ClassMeans, ClassMeans] | None:
+    """The speed-class histogram of a TCR application frame (TCR LoRaWAN payload description,
+    firmware V1.3): per speed class 0..3 the (average speed km/h, count) of the vehicles from
+    the left and from the right, in that order; None for a configuration frame. The stored
+    readings keep only totals and one V85 over both directions, so analytics that merge a
+    period's histograms per direction (``analytics.crossing``) read them from the raw frames."""
+    frame = _tcr_frame(f_port, payload)
+    return None if frame is None else (frame[4], frame[5])
+
+
+def tcr(f_port: int, payload: bytes) -> list[Reading]:
+    """Parametric TCR radar traffic counter (TCR LoRaWAN payload description, firmware V1.3:
+    https://docs.pmx.systems/tcr/manuals/lora_payload_v1.3/; application payload V1:
+    https://www.parametric-analytics.com/docs/tcr/tcr_app_payload_v1), used at crossings for
+    vehicle counts and speeds.
+
+    fPort 15, big-endian: ``be 02 <version>``; V2 (firmware 1.3, 33 bytes): SBX battery (uint16,
+    mV) and V1 (32 bytes): SBX battery (uint8, %); then SBX solar power (uint16, mW), device
+    temperature (int16, 0.1 degC), and for speed classes 0..3: count from left (uint16), average
+    speed from left (uint8, km/h), count from right (uint16), average speed from right (uint8,
+    km/h). SBX fields are zero without an SBX solar charger: no battery reading then.
+
+    Emits ``vehicle_count_ltr`` (from left), ``vehicle_count_rtl`` (from right),
+    ``vehicle_count``, ``temperature``, the battery, and when at least one vehicle was counted
+    ``vehicle_speed_mean`` (count-weighted mean of the class averages) and ``vehicle_speed_v85``
+    (linear interpolation in the cumulative speed-class histogram, ``decoders.traffic``; the
+    class windows are device configuration, not in the uplink, so they are estimated from the
+    class averages). fPort 190: configuration / device id frames (``be 02 ...``), no readings.
+    Firmware 2 "Counters Payload" frames (prefix a2) are not decoded: DecodeError.
+    """
+    frame = _tcr_frame(f_port, payload)
+    if frame is None:
+        return []
+    version, temperature, batt, pv, ltr_classes, rtl_classes = frame
+    battery = (Reading("battery", float(batt)) if version == 1
+               else Reading("battery_voltage", batt / 1000.0))
+    ltr = sum(n for _, n in ltr_classes)
+    rtl = sum(n for _, n in rtl_classes)
+    classes = [pair for lr in zip(ltr_classes, rtl_classes, strict=True) for pair in lr]
     out = _counts(ltr, rtl)
     mean = mean_speed(classes)
     if mean is not None:

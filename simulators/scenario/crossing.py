@@ -1,19 +1,29 @@
 """A zebra crossing in Oegstgeest with two counters: an IMBuildings people counter for the
-pedestrians and a Parametric PCR2 radar for the traffic (docs/domain.md, "Zebra crossings").
+pedestrians and a Parametric TCR speed radar for the traffic (docs/domain.md, "Zebra crossings").
 
 Arrivals are Poisson processes whose hourly rate follows a daily profile (weekday with school
 and commuter peaks, Saturday shopping, quiet Sunday); both devices report the count since their
 previous uplink, per direction. Pedestrians stay home in the rain. The profiles are plausible
 shapes for a village-centre street with a 30 km/h limit, not measured counts.
 
+Each vehicle's speed is drawn from a known normal distribution per direction (``SPEEDS``), and
+the radar sorts it into its four configured speed classes (``SPEED_CLASS_EDGES_KMH``), reporting
+per class and direction the count and the average speed, as the TCR's uplink does. So the
+scenario holds the ground truth the crossing analytics are checked against: the true V85 of a
+direction is its distribution's 85th percentile (``SpeedDistribution.v85``), not an estimate.
+
 Stateless: a count depends only on the seed and the interval it covers (base.py, "Determinism").
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from statistics import NormalDist
 
+from simulators.encoders.parametric import TCR_SPEED_CLASSES, tcr_class_keys
 from simulators.scenario.base import (
     SECONDS_PER_HOUR,
     DeviceSim,
@@ -30,15 +40,16 @@ from simulators.scenario.weather import Weather
 APPLICATION_ID = "meetnet-crossing"
 ORGANISATION = "gemeente-oegstgeest"
 PEOPLE_MODEL_KEY = "imbuildings/imbuildings-people-counter"
-TRAFFIC_MODEL_KEY = "parametric/pcr2"
+TRAFFIC_MODEL_KEY = "parametric/tcr"
 #: IMBuildings devices carry a Microchip module's EUI (see tests/vectors/envelopes/chirpstack-v4-up.json).
 IMBUILDINGS_OUI = "0004a30b"
-PARAMETRIC_OUI = "70b3d5"  # an IEEE MA-S block prefix; assumed for the PCR2
+PARAMETRIC_OUI = "70b3d5"  # an IEEE MA-S block prefix; assumed for the TCR
 SITE_NAME = "Zebrapad Lange Voort, Oegstgeest"
 SITE_SLUG = "zebrapad-lange-voort"
 LAT, LON = 52.18225, 4.46830
 SPEED_LIMIT_KMH = 30.0  # VVN: passing speed at a zebra at most 30 km/h (docs/domain.md)
-#: The PCR2 codec example configures UplinkInterval = 10 min (tests/vectors/devices/parametric-pcr2.json).
+#: Assumed configuration of the radar: an uplink every 10 min, as the PCR2 codec example of the
+#: same vendor configures (tests/vectors/devices/parametric-pcr2.json).
 TRAFFIC_INTERVAL_S = 600.0
 PEOPLE_INTERVAL_S = 900.0  # assumed configuration of the people counter
 
@@ -75,6 +86,50 @@ INSTALLED = datetime.fromisoformat("2025-04-01T00:00:00+00:00")
 HOUSING_SOLAR_GAIN_C = 4.0
 SOLAR_NOON_UTC_H = 11.7  # 12:00 minus 4.5 E / 15 deg per hour
 SUN_HALF_WIDTH_H = 6.0  # crude: the housing warms from 6 h before to 6 h after solar noon
+
+
+#: The radar's four speed classes as configured at this crossing (SCn_START / SCn_END in the TCR
+#: configuration payload, km/h; not repeated in its uplinks): class i holds speeds in
+#: [edge i, edge i+1). Edges at the limit and at the limit + 5 km/h, and the V85 of both
+#: directions inside the 5 km/h class between them, so linear interpolation in the histogram
+#: (decoders/traffic.py) is within ~0.5 km/h of the true V85. The top class ends at the
+#: uint8 average's maximum.
+SPEED_CLASS_EDGES_KMH = (0.0, 25.0, 30.0, 35.0, 255.0)
+
+
+@dataclass(frozen=True, slots=True)
+class SpeedDistribution:
+    """Speeds of the vehicles of one direction: normal with ``mean_kmh`` and ``sd_kmh``
+    (a normal fits free-flow speeds on a street well; the draws are clamped to [0, 255] km/h, a
+    difference of about 1e-8 at these parameters)."""
+
+    mean_kmh: float
+    sd_kmh: float
+
+    def quantile(self, q: float) -> float:
+        """The speed ``q`` of the vehicles do not exceed (exact, the inverse normal CDF)."""
+        return NormalDist(self.mean_kmh, self.sd_kmh).inv_cdf(q)
+
+    @property
+    def v85(self) -> float:
+        """The true V85 (docs/domain.md, "Zebra crossings")."""
+        return self.quantile(0.85)
+
+    def share_above(self, speed_kmh: float) -> float:
+        """The share of vehicles faster than ``speed_kmh``."""
+        return 1.0 - NormalDist(self.mean_kmh, self.sd_kmh).cdf(speed_kmh)
+
+
+#: Per direction: left to right (towards Leiden) comes in from the open road and is still fast
+#: (V85 34.2 km/h, 42 % over the limit); right to left has passed the village centre (V85
+#: 30.7 km/h). Plausible for a 30 km/h street, not measured.
+SPEEDS = {"ltr": SpeedDistribution(29.0, 5.0), "rtl": SpeedDistribution(26.0, 4.5)}
+SPEED_MAX_KMH = 255.0
+
+
+def speed_class(speed_kmh: float) -> int:
+    """The radar's class (0..3) of a vehicle driving ``speed_kmh``."""
+    return min(TCR_SPEED_CLASSES - 1, max(0, bisect_right(SPEED_CLASS_EDGES_KMH, speed_kmh) - 1))
 
 
 def _profile(local: datetime, weekday: Sequence[float], saturday: Sequence[float],
@@ -155,11 +210,24 @@ class VehicleCounterModel(DeviceSim):
         sun = max(0.0, 1 - abs(hour_utc - SOLAR_NOON_UTC_H) / SUN_HALF_WIDTH_H)
         housing = self.weather.temperature(t) + HOUSING_SOLAR_GAIN_C * sun * (
             1 - self.weather.cloudiness(t))
-        return {
+        out = {
             "vehicle_count_ltr": float(poisson(rng, expected * share)),
             "vehicle_count_rtl": float(poisson(rng, expected * (1 - share))),
             "temperature": housing,
         }
+        for direction, dist in SPEEDS.items():
+            counts = [0] * TCR_SPEED_CLASSES
+            sums = [0.0] * TCR_SPEED_CLASSES
+            for _ in range(int(out[f"vehicle_count_{direction}"])):
+                speed = min(SPEED_MAX_KMH, max(0.0, rng.gauss(dist.mean_kmh, dist.sd_kmh)))
+                i = speed_class(speed)
+                counts[i] += 1
+                sums[i] += speed
+            for i in range(TCR_SPEED_CLASSES):
+                count_key, speed_key = tcr_class_keys(direction, i)
+                out[count_key] = float(counts[i])
+                out[speed_key] = sums[i] / counts[i] if counts[i] else 0.0
+        return out
 
 
 def models(seed: int, weather: Weather) -> list[DeviceSim]:

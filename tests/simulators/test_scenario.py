@@ -127,7 +127,7 @@ def test_device_list_per_use_case() -> None:
     assert per_use_case["classroom"] == {("obs-de-regenboog", "meetnet-classroom", "elsys/ers-co2")}
     assert per_use_case["crossing"] == {
         ("gemeente-oegstgeest", "meetnet-crossing", "imbuildings/imbuildings-people-counter"),
-        ("gemeente-oegstgeest", "meetnet-crossing", "parametric/pcr2"),
+        ("gemeente-oegstgeest", "meetnet-crossing", "parametric/tcr"),
     }
     assert per_use_case["water"] == {
         ("hoogheemraadschap-rijnland", "meetnet-water", "milesight-iot/em500-swl")}
