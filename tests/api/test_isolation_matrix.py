@@ -85,6 +85,12 @@ USE_CASE_LIST_ROUTES: dict[str, tuple[dict[str, str], str]] = {
 ORGANISATION_ROUTES: dict[str, tuple[dict[str, str], str]] = {
     "/v1/schools/{organisation}/report": (WINDOW, "classroom"),
 }
+#: One-device GET routes of one use case: the query, and the status a device of another use
+#: case answers once it is visible (an invisible one is a 404 like everywhere, so the other
+#: status tells nothing about devices the caller may not see). Checked on DEVICES (classrooms).
+OTHER_USE_CASE_ROUTES: dict[str, tuple[dict[str, str], int]] = {
+    "/v1/crossings/{dev_eui}/report": (WINDOW, 400),
+}
 #: GET routes that answer for several named devices (`dev_eui` repeated): the query they need.
 #: Each answers 200 only when the caller may see every one of them, else a 404.
 MULTI_DEVICE_ROUTES: dict[str, dict[str, str]] = {
@@ -165,7 +171,7 @@ def test_every_get_route_is_in_the_matrix(world: tuple[httpx.Client, Callers]) -
     gets = {p for p, ops in paths.items() if "get" in ops}
     known = set(DEVICE_ROUTES) | set(OWNER_ROUTES) | NO_DEVICE_DATA | {
         p.replace("/classroom/", "/{use_case}/") for p in LIST_ROUTES} | set(LIST_ROUTES)
-    known |= set(USE_CASE_LIST_ROUTES) | set(ORGANISATION_ROUTES)
+    known |= set(USE_CASE_LIST_ROUTES) | set(ORGANISATION_ROUTES) | set(OTHER_USE_CASE_ROUTES)
     known |= set(MULTI_DEVICE_ROUTES)
     assert gets - known == set(), "classify these routes in the isolation matrix"
 
@@ -199,6 +205,19 @@ def test_one_device_routes_show_exactly_what_the_caller_may_see(
                     leaks.append((route, d.eui, r.status_code))
     assert leaks == []
     assert missing == []
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_other_use_case_routes_refuse_invisible_devices_as_unknown(
+        world: tuple[httpx.Client, Callers], caller: str) -> None:
+    client, callers = world
+    allowed = visible_to(caller)
+    for route, (params, other) in OTHER_USE_CASE_ROUTES.items():
+        for d in DEVICES:
+            r = client.get(route.format(dev_eui=d.eui), params=params,
+                           headers=callers.headers[caller])
+            expected = 401 if caller == "revoked" else other if d.eui in allowed else 404
+            assert r.status_code == expected, (route, d.eui, caller, r.text[:200])
 
 
 @pytest.mark.parametrize("caller", CALLERS)
