@@ -185,3 +185,43 @@ def org_key(db: str) -> str:
         registry.ensure_organisation(conn, "gemeente-leiden")
         _, key = keys.create_key(conn, "gemeente-leiden", "reader")
     return key
+
+
+def test_cli_plans_and_lists_the_organisations_bins(db: str, bins: dict[str, str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from meetnet.cli import app
+
+    monkeypatch.setenv("MEETNET_DATABASE_URL", db)
+    monkeypatch.setenv("MEETNET_WASTE_DEPOT_LAT", str(DEPOT["lat"]))
+    monkeypatch.setenv("MEETNET_WASTE_DEPOT_LON", str(DEPOT["lon"]))
+    runner = CliRunner()
+    r = runner.invoke(app, ["waste", "route", "--org", "gemeente-leiden", "--trucks", "1",
+                            "--time-limit", "1", "--json"])
+    assert r.exit_code == 0, r.output
+    plan = json.loads(r.stdout)
+    on_routes = {s["dev_eui"] for t in plan["trucks"] for s in t["stops"]}
+    assert {bins["full-a"], bins["full-b"], bins["rising"]} <= on_routes
+    assert plan["skipped"] == [bins["far-empty"]] and len(plan["trucks"]) == 1
+    assert plan["trucks"][0]["stops"] and plan["geojson"]["type"] == "FeatureCollection"
+
+    r = runner.invoke(app, ["waste", "route", "--org", "gemeente-leiden", "--time-limit", "0.5",
+                            "--date", "2026-13-01"])
+    assert r.exit_code != 0
+    r = runner.invoke(app, ["waste", "route", "--org", "gemeente-leiden", "--time-limit", "0.5"],
+                      env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    assert "truck 1:" in r.stdout and "Bin full-a" in r.stdout
+    assert "not planned: " + bins["nowhere"] in r.stdout
+
+    r = runner.invoke(app, ["waste", "bins", "--org", "gemeente-leiden", "--json"])
+    assert r.exit_code == 0, r.output
+    listed = {b["dev_eui"]: b for b in json.loads(r.stdout)}
+    assert bins["other-open"] not in listed and bins["other-private"] not in listed
+    assert listed[bins["full-a"]]["due"] is True and listed[bins["far-empty"]]["due"] is False
+    r = runner.invoke(app, ["waste", "bins", "--org", "gemeente-leiden"], env={"COLUMNS": "200"})
+    assert r.exit_code == 0 and "Bin full-a" in r.stdout and "over-threshold" in r.stdout
+
+    r = runner.invoke(app, ["waste", "route", "--org", "no-such-org", "--time-limit", "0.5"])
+    assert r.exit_code == 1 and "no organisation 'no-such-org'" in r.output
