@@ -151,8 +151,8 @@ class Settings(BaseSettings):
     # Waste collection routes (issue 11; docs/domain.md, "Waste bins", "Routing").
     waste_depot_lat: float = Field(
         default=52.1652, ge=-90, le=90,
-        description="Where the trucks start and end (WGS84). Default: Leiden's Langegracht "
-        "(the municipal yard area), an assumption; set your own depot.",
+        description="Where the trucks start and end (WGS84). Default: a point on Leiden's "
+        "Langegracht, an assumed yard location (docs/domain.md); set your own depot.",
     )
     waste_depot_lon: float = Field(default=4.4893, ge=-180, le=180)
     waste_trucks: int = Field(default=2, ge=1, le=50, description="Trucks per collection day.")
