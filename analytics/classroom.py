@@ -270,6 +270,70 @@ def fit_decay(co2: pd.Series, outdoor_ppm: float = OUTDOOR_CO2_PPM) -> DecayEven
     return DecayEvent(s.index[0].to_pydatetime(), s.index[-1].to_pydatetime(), float(-slope), r2)
 
 
+def _source_sse(k: float, y: np.ndarray, dt: np.ndarray, min_segment: int
+                ) -> tuple[float, int]:
+    """For air change rate ``k`` (1/h): the least-squares sum of the exact one-step mass
+    balance y[i+1] = y[i] e^(-k dt) + a (1 - e^(-k dt)) with no source (a = 0), or a steady
+    excess a >= 0 (someone still in the room) until step j and none after (they left).
+    Returns (SSE, j; 0 for no source)."""
+    decay = np.exp(-k * dt)
+    r = y[1:] - y[:-1] * decay
+    w = 1.0 - decay
+    rw, ww, rr = np.cumsum(r * w), np.cumsum(w * w), np.cumsum(r * r)
+    best = (float(rr[-1]), 0)
+    n = len(r)
+    # j = n: the source stays all through the window (the teacher is still there).
+    for j in [*range(min_segment, n - min_segment + 1), n]:
+        a = rw[j - 1] / ww[j - 1]
+        sse = rr[-1] - rw[j - 1] ** 2 / ww[j - 1]
+        if a > 0 and sse < best[0]:
+            best = (float(sse), j)
+    return best
+
+
+def fit_decay_with_source(co2: pd.Series, outdoor_ppm: float = OUTDOOR_CO2_PPM
+                          ) -> DecayEvent | None:
+    """Air changes per hour from a decay in which someone may still be in the room (a teacher
+    staying after the lessons) and may leave during it: the well-mixed mass balance
+    V dC/dt = E + Q (C_out - C) solved exactly between readings (Batterman 2017, doi
+    10.3390/ijerph14020145, eq. 1) with the source E unknown, constant or stepping down once,
+    fitted by least squares over the rate (profiled) and the source. A plain log-linear fit
+    (:func:`fit_decay`) takes a source that holds the CO2 up for a slower decay. The step is
+    kept only when it pays for its two parameters (BIC, Schwarz 1978). None when the window is
+    too short, too few points, or not decaying."""
+    s = clean(co2)
+    if len(s) < 4:
+        return None
+    hours = (s.index - s.index[0]).total_seconds().to_numpy() / 3600.0
+    if hours[-1] * 60 < DECAY_MIN_MINUTES:
+        return None
+    y = s.to_numpy() - outdoor_ppm
+    dt = np.diff(hours)
+    if np.any(dt <= 0):
+        return None
+    n = len(dt)
+    min_segment = 3
+
+    def score(k: float) -> tuple[float, float, int]:
+        sse, step = _source_sse(k, y, dt, min_segment)
+        params = 1 if step == 0 else 2 if step == n else 3
+        return n * math.log(max(sse, 1e-12) / n) + params * math.log(n), sse, step
+
+    grid = np.geomspace(0.05, 30.0, 120)
+    scores = [score(float(k))[0] for k in grid]
+    i = int(np.argmin(scores))
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+    fine = np.linspace(lo, hi, 60)
+    k = float(fine[int(np.argmin([score(float(x))[0] for x in fine]))])
+    if not math.isfinite(k) or k <= grid[0] or k >= grid[-1]:
+        return None
+    _, sse, _ = score(k)
+    target = y[1:]
+    ss_tot = float(np.sum((target - target.mean()) ** 2))
+    r2 = 1.0 - sse / ss_tot if ss_tot > 0 else 0.0
+    return DecayEvent(s.index[0].to_pydatetime(), s.index[-1].to_pydatetime(), k, r2)
+
+
 def ventilation(co2: pd.Series, *, timetable: Timetable | None = None, holidays: Holidays = (),
                 motion: pd.Series | None = None, outdoor_ppm: float = OUTDOOR_CO2_PPM,
                 room_volume_m3: float | None = None, pupils: int | None = None,
@@ -277,9 +341,10 @@ def ventilation(co2: pd.Series, *, timetable: Timetable | None = None, holidays:
                 max_minutes: float = DECAY_MAX_MINUTES,
                 min_r2: float = DECAY_MIN_R2) -> Ventilation:
     """Air changes per hour by the CO2 decay method (Batterman 2017, doi
-    10.3390/ijerph14020145): after the room empties at the timetable's end of each school day
-    (later if ``motion`` still sees someone), fit ln(C - C_out) over >= 20 minutes while
-    C - C_out > ``min_excess_ppm``. The period's figure is the median of the days' fits. With
+    10.3390/ijerph14020145): after the lessons end on the timetable each school day (later if
+    ``motion`` still sees someone), fit the decay over >= 20 minutes while C - C_out >
+    ``min_excess_ppm``, allowing for someone who stays and leaves during it
+    (:func:`fit_decay_with_source`). The period's figure is the median of the days' fits. With
     the room's volume and pupils: outdoor air per pupil in dm3/s = ACH * V / 3.6 / pupils,
     against the Bouwbesluit's 8.5 (new) and 3.44 (existing schools)."""
     s = clean(co2)
@@ -306,7 +371,9 @@ def ventilation(co2: pd.Series, *, timetable: Timetable | None = None, holidays:
         above = (window - outdoor_ppm) > min_excess_ppm
         # Only the run from the start while the excess stays above the threshold.
         run = window[above.cumprod().astype(bool)] if len(window) else window
-        event = fit_decay(run, outdoor_ppm)
+        # Lessons end on the timetable, but the teacher may stay: a source that holds the CO2
+        # up would pass for slower ventilation in a plain log-linear fit.
+        event = fit_decay_with_source(run, outdoor_ppm)
         if event is not None and event.r2 >= min_r2:
             events.append(event)
     if not events:

@@ -75,7 +75,11 @@ def test_decay_estimate_within_20_percent_of_the_simulated_air_change_rate(
     v = ventilation(co2, room_volume_m3=room.volume_m3, pupils=room.pupils)
     assert v.air_changes_per_hour is not None and v.reason is None
     assert len(v.events) >= 4  # Mon, Tue, Thu, Fri; Wednesday at 15:00 is already fresh
-    assert abs(v.air_changes_per_hour - truth) / truth < 0.20
+    # The teacher stays until 16:00 in the scenario; the fit allows for that source. Errors
+    # when written: lokaal-1 -12.6 %, lokaal-2 -0.2 %, lokaal-3 -3.2 % (a plain log-linear fit
+    # from 15:00: -6.4, -16, -18 %).
+    print(f"{slug}: {v.air_changes_per_hour:.2f} /h against {truth:.2f} /h")
+    assert abs(v.air_changes_per_hour - truth) / truth < 0.15
     assert all(e.r2 > 0.9 for e in v.events)
     assert v.per_pupil_dm3_s == pytest.approx(
         v.air_changes_per_hour * room.volume_m3 / 3.6 / room.pupils)
