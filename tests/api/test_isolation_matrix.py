@@ -96,6 +96,13 @@ OTHER_USE_CASE_ROUTES: dict[str, tuple[dict[str, str], int]] = {
 MULTI_DEVICE_ROUTES: dict[str, dict[str, str]] = {
     "/v1/water/compare": WINDOW,
 }
+#: GET routes of an organisation's own records (alerts, rules): a key sees its organisation's
+#: only, no key is a 401 (tests/api/test_alerts_api.py checks them per organisation).
+KEYED_ORGANISATION_ROUTES: dict[str, dict[str, str]] = {
+    "/v1/alerts": {},
+    "/v1/alerts/rules": {},
+    "/v1/alerts/{alert_id}/deliveries": {},
+}
 #: GET routes that return no device data.
 NO_DEVICE_DATA = {"/healthz", "/readyz"}
 
@@ -173,6 +180,7 @@ def test_every_get_route_is_in_the_matrix(world: tuple[httpx.Client, Callers]) -
         p.replace("/classroom/", "/{use_case}/") for p in LIST_ROUTES} | set(LIST_ROUTES)
     known |= set(USE_CASE_LIST_ROUTES) | set(ORGANISATION_ROUTES) | set(OTHER_USE_CASE_ROUTES)
     known |= set(MULTI_DEVICE_ROUTES)
+    known |= set(KEYED_ORGANISATION_ROUTES)
     assert gets - known == set(), "classify these routes in the isolation matrix"
 
 
@@ -301,3 +309,17 @@ def test_the_matrix_is_not_trivial() -> None:
     assert len(set(sets.values())) == 3
     assert sets["A reader"] == {"a1a1a1a1a1a1a101", "a1a1a1a1a1a1a102", "a1a1a1a1a1a1a103",
                                 "b2b2b2b2b2b2b202", "b2b2b2b2b2b2b203"}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_keyed_organisation_routes_need_a_key_and_show_no_device_data(
+        world: tuple[httpx.Client, Callers], caller: str) -> None:
+    client, callers = world
+    for route in _routes(client, KEYED_ORGANISATION_ROUTES):
+        r = client.get(route.format(alert_id=1), params=KEYED_ORGANISATION_ROUTES[route],
+                       headers=callers.headers[caller])
+        if caller in ("anonymous", "revoked"):
+            assert r.status_code == 401, (route, caller)
+            continue
+        assert r.status_code in (200, 404), (route, caller, r.text[:200])
+        assert not {d.eui for d in DEVICES + BINS if d.eui in r.text}, (route, caller)
