@@ -5,13 +5,15 @@ Both replays start from the same state and see the same refuse: the bins are the
 scenario's ``BinModel`` (whose refuse arrivals depend only on the seed, the bin and the time,
 never on who empties it), run first for ``history_days`` under the scenario's own behaviour
 (its rounds and on-demand emptying) so the sensors have a history, then switched to a
-``PlannedEmptying`` that the replay fills with the day's route. Rounds run Monday to Saturday,
+``PlannedEmptying`` that the replay fills with the day's route. Rounds may run every day,
 starting at 07:00 local; a truck empties its stops in route order, ``minutes_per_stop`` apart.
 
 - **fixed**: each bin is collected on its weekdays. The frequency is the one a municipality
   sizes from the bin's known mean fill rate and the weekly rhythm of refuse: the fewest
-  collections a week (1, 2, 3 or Monday to Saturday) for which the refuse expected between two
-  collections stays under the collection threshold (80 %); bins share days by district (sectors
+  collections a week (1, 2, 3, Monday to Saturday, or daily) for which the refuse expected
+  between two collections stays under the collection threshold (80 %), daily when nothing does
+  (a city centre's busiest bins are emptied on Sundays too; without that they overflow every
+  weekend whatever the policy); bins share days by district (sectors
   around the bins' centre), so a day's bins lie close together. Every collection day's bins are
   required stops of one `analytics.routing.plan`, so km compare with the sensor policy's.
 - **sensor**: each round morning at 06:00 every bin is assessed from its simulated sensor
@@ -52,15 +54,17 @@ LEIDEN_CENTRE = (52.1585, 4.4900)
 LEIDEN_DEPOT = Depot(lat=52.1652, lon=4.4893)
 #: The replayed month starts on a Monday (local midnight); any fixed date makes runs repeatable.
 DEFAULT_START = datetime(2026, 3, 2, tzinfo=LOCAL_TZ)
-ROUND_DAYS = (0, 1, 2, 3, 4, 5)  # Monday .. Saturday; no rounds on Sunday
+ROUND_DAYS = (0, 1, 2, 3, 4, 5, 6)  # Monday .. Sunday: any day may have a round
+WORKDAYS = (0, 1, 2, 3, 4, 5)  # the fixed schedule's rotations use Monday .. Saturday
 PLAN_HOUR = 6.0  # the sensor policy plans from the readings up to here (local time)
 ROUND_START_HOUR = sim.ROUND_START_HOUR
 #: Collection patterns by visits a week, from the rotations a planner would use (Monday = 0).
 PATTERNS: dict[int, tuple[tuple[int, ...], ...]] = {
-    1: tuple((d,) for d in ROUND_DAYS),
+    1: tuple((d,) for d in WORKDAYS),
     2: ((0, 3), (1, 4), (2, 5)),
     3: ((0, 2, 4), (1, 3, 5)),
-    6: (ROUND_DAYS,),
+    6: (WORKDAYS,),
+    7: (ROUND_DAYS,),
 }
 SECTORS = 6
 #: Generated bins: within this radius of the centre, this share underground containers.
@@ -184,14 +188,14 @@ def fixed_schedule(sites: Sequence[sim.BinSite], target_fill: float = 0.8
                    ) -> dict[str, tuple[int, ...]]:
     """Collection weekdays per bin (slug): the fewest visits a week whose expected refuse
     between collections stays under ``target_fill``, in the rotation of the bin's district
-    (see the module docstring); Monday to Saturday when even that is not enough."""
+    (see the module docstring); daily when nothing else is enough."""
     centre = (float(np.mean([s.lat for s in sites])), float(np.mean([s.lon for s in sites])))
     out: dict[str, tuple[int, ...]] = {}
     for site in sites:
         sector = _sector(site, centre)
         rate = site.kind.base_fill_per_day * site.busyness
-        chosen = PATTERNS[6][0]
-        for per_week in (1, 2, 3):
+        chosen = PATTERNS[7][0]
+        for per_week in (1, 2, 3, 6):
             rotations = PATTERNS[per_week]
             # Adjacent sectors share a rotation, so a day's bins lie in one part of town.
             days = rotations[sector * len(rotations) // SECTORS]

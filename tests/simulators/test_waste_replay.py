@@ -68,15 +68,15 @@ def test_planned_emptying_empties_at_the_planned_visits_and_the_refuse_does_not_
 def test_fixed_schedule_keeps_the_expected_refuse_under_the_threshold() -> None:
     sites = wr.generated_sites(60, seed=4)
     schedule = wr.fixed_schedule(sites, target_fill=0.8)
-    assert set(Counter(len(d) for d in schedule.values())) <= {1, 2, 3, 6}
+    assert set(Counter(len(d) for d in schedule.values())) <= {1, 2, 3, 6, 7}
     for site in sites:
         rate = site.kind.base_fill_per_day * site.busyness
         days = schedule[site.slug]
-        if len(days) < 6:
+        if len(days) < 7:
             assert wr.expected_gap_fill(days, rate) <= 0.8, site.slug
-        if len(days) > 1:  # one fewer visit a week would have let the bin pass the threshold
-            fewer = {2: (0,), 3: (0, 3), 6: (0, 2, 4)}[len(days)]
-            assert wr.expected_gap_fill(fewer, rate) > 0.8 or len(days) == 6, site.slug
+        if len(days) > 1:  # a less frequent pattern (in some district) would let it pass
+            for n in [n for n in wr.PATTERNS if n < len(days)]:
+                assert any(wr.expected_gap_fill(p, rate) > 0.8 for p in wr.PATTERNS[n]), site.slug
     # Busy bins are collected more often than quiet ones.
     quiet = min(sites, key=lambda s: s.kind.base_fill_per_day * s.busyness)
     busy = max(sites, key=lambda s: s.kind.base_fill_per_day * s.busyness)
