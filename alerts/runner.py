@@ -414,6 +414,11 @@ def run_forever(dsn: str, settings: Settings, stop: threading.Event, *,
                 conn.close()
             conn = None
             wait = min(every, 5.0)
+        except Exception:
+            # A bug or data no evaluator expected must not end alerting for everyone: logged
+            # with its traceback, tried again at the next interval.
+            log.exception("alert evaluation failed")
+            wait = max(0.05, next_run - time.monotonic())
         stop.wait(wait)
     if conn is not None:
         conn.close()

@@ -263,12 +263,21 @@ def run_demo(settings: Settings, *, duration_s: float | None = None, history_day
             sim_thread.start()
             stack.callback(_step, stopper, "stopping the simulator", sim_thread.join, 3)
             stack.callback(stop.set)
+            # 7. Alerts: the same loop as `meetnet alerts run`, ended by the same stop event.
+            from alerts.runner import run_forever
+
+            alerts_thread = threading.Thread(target=run_forever, args=(dsn, settings, stop),
+                                             name="alerts", daemon=True)
+            alerts_thread.start()
+            stack.callback(_step, stopper, "stopping the alert loop", alerts_thread.join, 3)
+            stack.callback(stop.set)
             stopper.phase = "running"
             parts: dict[str, Callable[[], str | None]] = {
                 "ingest": lambda: None if ingest_thread.is_alive() else (
                     str(ingest_errors[0]) if ingest_errors else "its thread ended"),
                 "the API": lambda: None if api_thread.is_alive() else "its server ended",
                 "the simulator": lambda: None if sim_thread.is_alive() else "it ended",
+                "the alert loop": lambda: None if alerts_thread.is_alive() else "it ended",
                 "PostgreSQL": lambda: db_watch.down,
             }
             if broker is not None:

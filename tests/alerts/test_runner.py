@@ -190,3 +190,28 @@ def test_the_cloudburst_raises_a_water_rise_alert(db: str) -> None:
             assert a.state == "resolved" and a.resolved_at is not None
             assert a.started_at < a.resolved_at <= event.end + timedelta(hours=3), a
             assert a.value is not None and a.value >= 5.0
+
+
+def test_the_loop_evaluates_and_stops_when_asked(db: str,
+                                                 world: tuple[psycopg.Connection, int]) -> None:
+    import threading
+
+    from alerts.runner import run_forever
+    from support import wait_for
+
+    conn, device = world
+    store.create_rule(conn, ORG, metric="co2", condition=">", threshold=1000)
+    write(db, [ReadingRow(datetime.now(UTC) - MIN, device, "co2", 1500.0)])
+    stop = threading.Event()
+    runs: list[int] = []
+    thread = threading.Thread(target=run_forever, args=(db, SETTINGS, stop),
+                              kwargs={"on_run": lambda report, _: runs.append(report.opened)})
+    thread.start()
+    try:
+        wait_for(lambda: alerts_of(conn, "threshold"))
+        wait_for(lambda: sum(runs) == 1)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert not thread.is_alive()
+    assert [a.state for a in alerts_of(conn, "threshold")] == ["open"]
