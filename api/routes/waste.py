@@ -40,8 +40,12 @@ class Bin(BaseModel):
     lon: float | None = Field(examples=[4.4821])
     fill_pct: float | None = Field(description="newest fill reading, %", examples=[63.5])
     rate_pct_per_day: float | None = Field(
-        description="fill rate since the last emptying (Theil-Sen), percentage points per day",
+        description="fill rate since the last emptying, percentage points per day: the bin's "
+                    "mean over its weekly pattern, or the Theil-Sen fit (see `rate_basis`)",
         examples=[24.2])
+    rate_basis: str = Field(description="`weekday-pattern` once the bin has three weeks of "
+                                        "readings (the forecast then follows its weekly rhythm), "
+                                        "else `theil-sen`", examples=["weekday-pattern"])
     last_emptied: datetime | None = Field(examples=["2026-11-23T07:10:00Z"])
     threshold_at: datetime | None = Field(description="forecast: reaches the threshold",
                                           examples=["2026-11-24T22:00:00Z"])
@@ -62,7 +66,12 @@ _AT = Query(description="evaluate as of this time (RFC 3339); default: now",
 _NEXT = Query(description="start of the next round (RFC 3339); default: `at` + 24 h",
               examples=["2026-11-25T07:00:00Z"])
 _THRESHOLD = Query(gt=0, le=100, description="collection threshold, %", examples=[80])
-_DAYS = Query(ge=1, le=60, description="days of history to read", examples=[14])
+#: Four weeks: the forecast follows a bin's weekly rhythm once it has three weeks of readings
+#: (analytics.waste, ``pattern_min_history``), and a week more keeps that true right after an
+#: outage or a new sensor's first weeks.
+HISTORY_DAYS = 28
+_DAYS = Query(ge=1, le=60, description="days of history to read (the weekly fill pattern needs 21)",
+              examples=[HISTORY_DAYS])
 
 
 def assess_bins(conn: psycopg.Connection[Any], organisation: str | None, *, at: datetime,
@@ -110,7 +119,8 @@ def _bins(conn: Conn, caller: Caller, at: datetime | None, next_round: datetime 
     except OverflowError as exc:
         raise Problem(400, "bad-request", "Bad request", "`at` is out of range") from exc
     return [Bin(dev_eui=d.dev_eui, name=d.name, lat=d.lat, lon=d.lon, fill_pct=s.fill_pct,
-                rate_pct_per_day=s.rate_pct_per_day, last_emptied=s.last_emptied,
+                rate_pct_per_day=s.rate_pct_per_day, rate_basis=s.rate_basis,
+                last_emptied=s.last_emptied,
                 threshold_at=s.threshold_at, full_at=s.full_at, due=s.due,
                 due_reason=s.due_reason, stale=s.stale, last_seen=s.last_seen,
                 fire_risk=s.fire_risk, fire_reason=s.fire_reason)
@@ -124,7 +134,7 @@ def waste_bins(conn: Conn, caller: Caller,
                at: Annotated[datetime | None, _AT] = None,
                next_round: Annotated[datetime | None, _NEXT] = None,
                threshold: Annotated[float, _THRESHOLD] = 80.0,
-               days: Annotated[int, _DAYS] = 14) -> list[Bin]:
+               days: Annotated[int, _DAYS] = HISTORY_DAYS) -> list[Bin]:
     """Every waste bin the caller may see: its fill, fill rate since the last emptying, the
     forecast times to the threshold and to full, and whether it is due on the next round
     (docs/domain.md, "Waste bins")."""
@@ -145,7 +155,7 @@ def waste_bins_geojson(conn: Conn, caller: Caller,
                        at: Annotated[datetime | None, _AT] = None,
                        next_round: Annotated[datetime | None, _NEXT] = None,
                        threshold: Annotated[float, _THRESHOLD] = 80.0,
-                       days: Annotated[int, _DAYS] = 14) -> JSONResponse:
+                       days: Annotated[int, _DAYS] = HISTORY_DAYS) -> JSONResponse:
     """For maps: one Point feature per located bin (RFC 7946, lon/lat order)."""
     features: list[dict[str, Any]] = []
     for b in _bins(conn, caller, at, next_round, threshold, days):
@@ -215,7 +225,7 @@ class RoundBin:
 
 
 def round_bins(conn: psycopg.Connection[Any], organisation: str, day: date, *,
-               threshold: float = 80.0, days: int = 14, now: datetime | None = None
+               threshold: float = 80.0, days: int = HISTORY_DAYS, now: datetime | None = None
                ) -> tuple[list[RoundBin], list[NotPlanned]]:
     """The bins ``organisation`` owns (the ones it empties), assessed for the round on ``day``
     (`assess_bins`: due when over ``threshold`` or forecast to pass it before the next day's

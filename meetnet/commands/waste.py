@@ -29,7 +29,7 @@ def waste_bins(
     org: Annotated[str, _ORG],
     threshold: Annotated[float, _THRESHOLD] = 80.0,
     days: Annotated[int, typer.Option("--days", min=1, max=60,
-                                      help="days of history to read")] = 14,
+                                      help="days of history to read")] = 28,
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
     """The bins an organisation owns as of now: fill, rate, forecast full and whether each is
@@ -52,6 +52,7 @@ def waste_bins(
         typer.echo(json.dumps([{
             "dev_eui": d.dev_eui, "name": d.name, "lat": d.lat, "lon": d.lon,
             "fill_pct": s.fill_pct, "rate_pct_per_day": s.rate_pct_per_day,
+            "rate_basis": s.rate_basis,
             "full_at": s.full_at.isoformat() if s.full_at else None, "due": s.due,
             "due_reason": s.due_reason, "stale": s.stale, "fire_risk": s.fire_risk}
             for d, s in assessed], indent=2))
