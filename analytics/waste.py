@@ -218,19 +218,23 @@ def weekly_pattern(fill: pd.Series, tilt: pd.Series | None = None,
     local = middle.tz_convert(ZoneInfo(p.pattern_timezone))
     hour = local.hour.to_numpy()
     day = local.day_of_week.to_numpy()
-    frame = pd.DataFrame({"rate": rate, "hour": hour, "day": day})
-    by_hour = frame.groupby("hour")["rate"]
-    centre = by_hour.transform("median")
-    spread = 3.5 * 1.4826 * by_hour.transform(lambda r: (r - r.median()).abs().median())
-    frame["rate"] = frame["rate"].clip(centre - spread, centre + spread)
-    overall = float(frame["rate"].mean())
+    # numpy per hour of the day rather than a pandas groupby-transform: the sensor-driven replay
+    # (simulators/waste_replay.py) assesses every bin every morning, and this was most of it.
+    clipped = rate.copy()
+    for h in np.unique(hour):
+        sel = hour == h
+        centre = np.median(rate[sel])
+        spread = 3.5 * 1.4826 * np.median(np.abs(rate[sel] - centre))
+        clipped[sel] = np.clip(rate[sel], centre - spread, centre + spread)
+    overall = float(clipped.mean())
     if not np.isfinite(overall) or overall <= 0:
         return None
-    hour_factor = frame.groupby("hour")["rate"].mean().reindex(range(24)) / overall
-    day_factor = frame.groupby("day")["rate"].mean().reindex(range(7)) / overall
-    if hour_factor.isna().any() or day_factor.isna().any():
+    with np.errstate(invalid="ignore", divide="ignore"):  # an hour or day without data: NaN
+        hour_factor = (np.bincount(hour, clipped, 24) / np.bincount(hour, minlength=24)) / overall
+        day_factor = (np.bincount(day, clipped, 7) / np.bincount(day, minlength=7)) / overall
+    if np.isnan(hour_factor).any() or np.isnan(day_factor).any():
         return None
-    profile = np.outer(day_factor.to_numpy(), hour_factor.to_numpy()).ravel()
+    profile = np.outer(day_factor, hour_factor).ravel()
     # Noise can make a quiet hour's mean negative; refuse never leaves a bin, so keep a floor
     # that still lets the forecast move through the night.
     profile = np.clip(profile, 0.05, None)
