@@ -1,17 +1,17 @@
-"""`meetnet crossings ...`: Zebra crossings: counts and approach speeds (V85)."""
+"""`meetnet crossings ...`: Zebra crossings: counts and approach speeds (V85).
+
+The operator's view (every organisation's counters) of the API's report, built by the same
+function (api/reports/crossings.py); `--json` prints what the API answers."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
+from meetnet.commands import reports
+
 crossings_app = typer.Typer(help="Zebra crossings: counts and approach speeds (V85).", no_args_is_help=True)
-
-
-def _aware(t: datetime | None) -> datetime | None:
-    return t if t is None or t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def _pct(x: float | None) -> str:
@@ -25,45 +25,37 @@ def _kmh(x: float | None) -> str:
 @crossings_app.command("report")
 def report(
     dev_eui: Annotated[str, typer.Argument(help="the crossing counter's dev_eui")],
-    from_: Annotated[datetime | None, typer.Option("--from", help="start (UTC if no offset; "
-                                                   "default: 7 days before --to)")] = None,
-    to: Annotated[datetime | None, typer.Option(help="end, exclusive (default: now)")] = None,
+    from_: Annotated[str | None, reports.FROM] = None,
+    to: Annotated[str | None, reports.TO] = None,
     bucket: Annotated[str, typer.Option(help="15m, 1h or 1d (local days)")] = "1h",
-    as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON report")] = False,
+    as_json: Annotated[bool, reports.JSON] = False,
 ) -> None:
     """A crossing counter's report over a period: pedestrians and vehicles per bucket and
     direction, and for a speed radar V85, mean speed and the shares over the limit (the same
     report as GET /v1/crossings/{dev_eui}/report, for any registered device)."""
-    import psycopg
+    from typing import cast, get_args
 
-    from api.params import report_window
     from api.problems import Problem
-    from api.routes.crossings import build_report
-    from meetnet.settings import Settings
-    from store import crossings, devices
+    from api.reports.crossings import Bucket, build_report
+    from store import devices
 
-    if bucket not in ("15m", "1h", "1d"):
+    if bucket not in get_args(Bucket):
         typer.echo(f"error: bucket must be 15m, 1h or 1d, not {bucket!r}", err=True)
         raise typer.Exit(2)
-    dsn = Settings().database_dsn()
-    if not dsn:
-        typer.echo("MEETNET_DATABASE_URL is not set (postgresql://user:pass@host:5432/db).",
-                   err=True)
-        raise typer.Exit(2)
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    start, end = reports.period(from_, to)
+    with reports.connect() as conn:
+        device = reports.device(conn, dev_eui)
+        info = devices.get_device(conn, device.dev_eui)
+        if info is None or info.use_case != "crossing":
+            typer.echo(f"error: {dev_eui} is not a registered crossing counter", err=True)
+            raise typer.Exit(1)
         try:
-            start, end = report_window(_aware(from_), _aware(to))
-            info = devices.get_device(conn, dev_eui.lower())
-            if info is None or info.use_case != "crossing":
-                typer.echo(f"error: {dev_eui} is not a registered crossing counter", err=True)
-                raise typer.Exit(1)
-            out = build_report(conn, info, crossings.device_name(conn, info.dev_eui), start, end,
-                               bucket)
+            out = build_report(conn, info, device.name, start, end, cast(Bucket, bucket))
         except Problem as exc:
             typer.echo(f"error: {exc.detail or exc.title}", err=True)
             raise typer.Exit(2) from None
     if as_json:
-        typer.echo(out.model_dump_json(indent=2))
+        reports.dump(out)
         return
     typer.echo(f"{out.name or out.dev_eui} ({out.model}), {out.start:%Y-%m-%d %H:%M} .. "
                f"{out.end:%Y-%m-%d %H:%M} UTC")
