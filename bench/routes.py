@@ -3,7 +3,7 @@
   500 generated bins around Leiden (seeded: 480 street litter bins of 120 L, 20 underground
   containers of 5 m3, fills drawn so that about a third are due), 4 trucks of
   MEETNET_WASTE_TRUCK_CAPACITY_L from the configured depot, planned as POST /v1/waste/routes
-  plans them (`api.routes.waste.stops_for`: due bins required, the others optional with a prize
+  plans them (`api.reports.waste.stops_for`: due bins required, the others optional with a prize
   by their fill), solved by `analytics.routing.plan` with a time limit of 10 s and again with
   100 s. The gap is (short - long) / long of the objective PyVRP minimises (km driven plus the
   prizes, in km, of the bins left out) and of the km alone.
@@ -29,7 +29,7 @@ import random
 from rich.progress import Progress
 
 from analytics.routing import Depot, RoutePlan, Stop, plan
-from api.routes.waste import RoundBin, stops_for
+from api.reports.waste import RoundBin, stops_for
 from meetnet.settings import Settings
 
 #: Leiden within its ring roads, roughly (WGS84).

@@ -40,7 +40,7 @@ def waste_bins(
     from rich.console import Console
     from rich.table import Table
 
-    from api.routes.waste import assess_bins
+    from api.reports.waste import assess_bins
     from meetnet.cli import _require_dsn, _settings
 
     now = datetime.now(UTC)
@@ -96,7 +96,7 @@ def waste_route(
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from analytics import routing
-    from api.routes.waste import plan_answer, round_bins, stops_for, tomorrow
+    from api.reports.waste import plan_answer, round_bins, stops_for, tomorrow
     from meetnet.cli import _require_dsn, _settings
 
     settings = _settings()
