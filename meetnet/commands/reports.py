@@ -1,5 +1,6 @@
-"""What `meetnet classrooms` and `meetnet water` share: the operator's database connection, a
-device of any organisation, the report period, and printing a report as JSON or a table."""
+"""What `meetnet classrooms`, `meetnet water` and `meetnet crossings` share: the operator's
+database connection, a device of any organisation, the report period, and printing a report as
+JSON or a table."""
 
 from __future__ import annotations
 
