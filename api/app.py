@@ -21,7 +21,7 @@ from psycopg_pool import ConnectionPool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api import deps, limits, problems
+from api import deps, limits, pages, problems
 from api.routes import (
     alerts,
     classrooms,
@@ -182,6 +182,10 @@ def create_app(settings: Settings, dsn: str | None = None) -> FastAPI:
     app.include_router(water.router, prefix="/v1", dependencies=noted, responses=keyed)
     app.include_router(crossings.router, prefix="/v1", dependencies=noted, responses=keyed)
     app.include_router(alerts.router, prefix="/v1", dependencies=noted, responses=keyed)
+
+    # The pages people look at (/, /classrooms/..., /schools/...): HTML, not in the OpenAPI
+    # document; after problems.install so a page's errors are pages too (api/pages).
+    pages.install(app)
 
     _document_role_refusals([fleet.router, devices.router, exports.router, latest.router,
                              classrooms.router, waste.router, water.router, crossings.router,
