@@ -7,7 +7,7 @@ module global, so tests build their own without patching anything.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import unquote, urlsplit
 
 import platformdirs
@@ -195,6 +195,38 @@ class Settings(BaseSettings):
     )
     alerts_webhook_backoff_max_s: float = Field(
         default=3600.0, gt=0, le=7 * 86400, description="The longest wait between attempts.",
+    )
+    # Grafana (issue 12; docs/grafana.md): `meetnet dashboards push` uploads the dashboards and
+    # creates or updates the PostgreSQL data source they read, logged in as a read-only role.
+    grafana_url: str | None = Field(
+        default=None, description="Grafana's base URL, e.g. https://grafana.example.org.",
+    )
+    grafana_token: SecretStr | None = Field(
+        default=None, description="A Grafana service account token with the Editor role or above "
+        "(Admin to create or update the data source).",
+    )
+    grafana_datasource_uid: str = Field(
+        default="meetnet-db", pattern=r"^[A-Za-z0-9_-]{1,40}$",
+        description="uid of the PostgreSQL data source push creates or updates.",
+    )
+    grafana_datasource_name: str = Field(default="meetnet", min_length=1, max_length=190)
+    grafana_datasource_url: str | None = Field(
+        default=None, description="host:port of the database as Grafana reaches it. Unset: "
+        "host and port of MEETNET_DATABASE_URL.",
+    )
+    grafana_datasource_database: str | None = Field(
+        default=None, description="Database name. Unset: the database of MEETNET_DATABASE_URL.",
+    )
+    grafana_datasource_user: str = Field(
+        default="grafana_reader", min_length=1,
+        description="The read-only role Grafana logs in as (never the tables' owner).",
+    )
+    grafana_datasource_password: SecretStr | None = Field(
+        default=None, description="That role's password; needed to create the data source, "
+        "kept by Grafana when unset on an update.",
+    )
+    grafana_datasource_sslmode: Literal["disable", "require", "verify-ca", "verify-full"] = (
+        "require"
     )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535)
