@@ -47,7 +47,6 @@ app = typer.Typer(help="meetnet: a regional LoRaWAN network's data, decoded, sto
                   pretty_exceptions_show_locals=False)
 devices_app = typer.Typer(help="The device registry.", no_args_is_help=True)
 decoders_app = typer.Typer(help="Device decoders.", no_args_is_help=True)
-dashboards_app = typer.Typer(help="Grafana dashboards as code.", no_args_is_help=True)
 codecs_app = typer.Typer(help="Organisations' JavaScript codecs (TTN device repository format).",
                          no_args_is_help=True)
 orgs_app = typer.Typer(help="Organisations: who owns devices and data.", no_args_is_help=True)
@@ -58,7 +57,6 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(codecs_app, name="codecs")
 app.add_typer(devices_app, name="devices")
 app.add_typer(decoders_app, name="decoders")
-app.add_typer(dashboards_app, name="dashboards")
 
 # Use-case command groups live in meetnet/commands/, one module each. waste_evaluate adds
 # `meetnet waste evaluate` to waste_app; importing it is what registers the command.
@@ -66,6 +64,7 @@ from meetnet.commands import waste_evaluate as _waste_evaluate  # noqa: E402, F4
 from meetnet.commands.alerts import alerts_app  # noqa: E402
 from meetnet.commands.classrooms import classrooms_app  # noqa: E402
 from meetnet.commands.crossings import crossings_app  # noqa: E402
+from meetnet.commands.dashboards import dashboards_app  # noqa: E402
 from meetnet.commands.waste import waste_app  # noqa: E402
 from meetnet.commands.water import water_app  # noqa: E402
 
@@ -74,6 +73,7 @@ app.add_typer(classrooms_app, name="classrooms")
 app.add_typer(water_app, name="water")
 app.add_typer(crossings_app, name="crossings")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(dashboards_app, name="dashboards")
 
 
 @app.callback()
@@ -809,18 +809,6 @@ def codecs_list() -> None:
         for c in list_codecs(conn):
             fields = ", ".join(f"{k}->{v}" for k, v in c.field_map.items())
             typer.echo(f"{c.model_key:32} {c.organisation:24} {c.use_case:10} {fields}")
-
-
-@dashboards_app.command("push")
-def dashboards_push(
-    url: Annotated[str, typer.Option(envvar="GRAFANA_URL", help="Grafana base URL")],
-    token: Annotated[str, typer.Option(envvar="GRAFANA_TOKEN", help="Grafana API token")],
-) -> None:
-    """Upload the dashboards of dashboards/ to a Grafana server."""
-    from dashboards.push import push
-
-    push(url, token)
-    typer.echo("dashboards pushed")
 
 
 if __name__ == "__main__":
