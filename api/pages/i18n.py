@@ -1,7 +1,8 @@
 """The pages' words in Dutch (the default) and English (``?lang=en``).
 
 A plain dict of strings per language: the pages have a few hundred words, and a test checks
-that both languages have every key (tests/pages/test_i18n.py). Strings are ``str.format``
+that both languages have every key (tests/pages/test_i18n.py). A page module may bring its own
+strings with `add` (api/pages/waste.py ...). Strings are ``str.format``
 templates; the templates escape what they produce (Jinja2 autoescape).
 """
 
@@ -272,6 +273,18 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "time.updated": "Updated {time}",
     },
 }
+
+
+def add(strings: dict[Lang, dict[str, str]]) -> None:
+    """A page module's own strings (its keys prefixed with the page's name, e.g. "waste."),
+    added at import; tests/pages/test_i18n.py checks them like these. A key defined twice is
+    an error, so one page cannot change another's words."""
+    for lang in LANGS:
+        clash = set(strings.get(lang, {})) & set(STRINGS[lang])
+        if clash:
+            raise ValueError(f"page strings defined twice: {sorted(clash)}")
+    for lang in LANGS:
+        STRINGS[lang].update(strings.get(lang, {}))
 
 
 def text(lang: Lang, key: str, **values: object) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import api.pages  # noqa: F401  (every page module, and the strings it adds)
 from api.pages import i18n
 
 
