@@ -128,6 +128,17 @@ class Settings(BaseSettings):
         description="Origins whose browser apps may call the API (CORS), comma-separated; "
         "`*` for any. Empty: no CORS headers.",
     )
+    # The pages' maps (api/pages, issue 12): points only, unless a tile server is named.
+    pages_tile_url: str | None = Field(
+        default=None,
+        description="Slippy-map tiles behind the pages' maps, an http(s) URL template with {z}, "
+        "{x} and {y} (e.g. a tile server of your own). Unset or empty: no background, and no "
+        "page asks another server for anything.",
+    )
+    pages_tile_attribution: str = Field(
+        default="", max_length=200,
+        description="The credit the tile server asks for, shown on the map.",
+    )
     # Closing The Things Stack's gaps (issue 10): its MQTT server is QoS 0, so uplinks sent
     # while ingest was away are fetched from the Storage Integration API afterwards.
     tts_api_url: str | None = Field(

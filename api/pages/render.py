@@ -13,7 +13,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -122,10 +122,23 @@ def render(request: Request, template: str, *, lang: Lang, who: keys.Caller | No
     # Pages show what a key may see: never from a shared cache.
     answer.headers["Cache-Control"] = "private, no-cache"
     answer.headers["X-Content-Type-Options"] = "nosniff"
+    tiles = tile_server(request)
+    images = "'self' data:" + (f" {tiles[0]}" if tiles else "")
     answer.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'self'; img-src 'self' data: *; form-action 'self'; "
+        f"default-src 'none'; style-src 'self'; img-src {images}; form-action 'self'; "
         "base-uri 'none'; frame-ancestors 'none'")
     return answer
+
+
+def tile_server(request: Request) -> tuple[str, str, str] | None:
+    """(origin, URL template, attribution) of the configured map tiles, or None: no tiles
+    unless ``MEETNET_PAGES_TILE_URL`` is an http(s) URL."""
+    settings = request.app.state.settings
+    url = (settings.pages_tile_url or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}", url, settings.pages_tile_attribution
 
 
 def error_page(request: Request, status: int, message: str | None = None,
