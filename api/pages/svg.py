@@ -103,6 +103,17 @@ def _nice_max(value: float) -> float:
     return float(10 * magnitude)
 
 
+def _nice_step(raw: float) -> float:
+    """The round step (1, 2, 2.5 or 5 x 10^k) nearest above ``raw``."""
+    if raw <= 0 or not math.isfinite(raw):
+        return 1.0
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 2.5, 5, 10):
+        if raw <= m * magnitude:
+            return float(m * magnitude)
+    return float(10 * magnitude)
+
+
 def line_chart(points: Sequence[tuple[datetime, float]], *, start: datetime, end: datetime,
                title: str, bands: Sequence[Band] = (), y_min: float = 0.0,
                y_max: float | None = None, fmt: Callable[[float], str] = lambda v: f"{v:g}",
@@ -138,9 +149,10 @@ def line_chart(points: Sequence[tuple[datetime, float]], *, start: datetime, end
                      f'height="{_f(y(lo) - y(hi))}" fill="{_e(band.colour)}" opacity="0.28"/>')
         parts.append(f'<text x="{left + plot_w + 6}" y="{_f((y(lo) + y(hi)) / 2 + 5)}" '
                      f'font-size="14" fill="#222">{_e(band.label)}</text>')
-    # y axis: five gridlines
-    for i in range(6):
-        v = y_min + (y_top - y_min) * i / 5
+    # y axis: gridlines at round values, about five of them
+    step = _nice_step((y_top - y_min) / 5)
+    for i in range(int((y_top - y_min) / step + 1e-9) + 1):
+        v = y_min + i * step
         parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{_f(y(v))}" y2="{_f(y(v))}" '
                      f'stroke="#999" stroke-width="0.5"/>')
         parts.append(f'<text x="{left - 6}" y="{_f(y(v) + 5)}" font-size="13" '

@@ -46,6 +46,9 @@ class Page:
     console_errors: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
     screenshot_png: bytes = field(default=b"", repr=False)
+    #: The document's width in CSS pixels: wider than the window means a sideways scroll.
+    scroll_width: int = 0
+    width: int = 0
 
     def foreign_requests(self) -> list[str]:
         """Requests that would leave this machine: anything but 127.0.0.1 and inline data."""
@@ -67,36 +70,43 @@ class Browser:
         self.width, self.height = width, height
         self._ids = itertools.count(1)
         self._profile = tempfile.TemporaryDirectory(prefix="meetnet-chromium-")
-        self._proc: subprocess.Popen[str] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._ws: ClientConnection | None = None
         self._events: list[dict[str, Any]] = []
 
     def __enter__(self) -> Browser:
         assert CHROMIUM is not None
-        self._proc = subprocess.Popen(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--no-default-browser-check", "--disable-extensions",
-             "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", "--metrics-recording-only", "--hide-scrollbars",
-             f"--user-data-dir={self._profile.name}", f"--host-resolver-rules={RESOLVER_RULES}",
-             "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
-             "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            text=True)
+        # Chromium's log goes to a file, not a pipe: a pipe nobody drains fills up and stalls
+        # the browser.
+        self._log = Path(self._profile.name) / "chromium.log"
+        with self._log.open("w") as log:
+            self._proc = subprocess.Popen(
+                [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--no-default-browser-check", "--disable-extensions",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--metrics-recording-only", "--hide-scrollbars",
+                 f"--user-data-dir={self._profile.name}/profile",
+                 f"--host-resolver-rules={RESOLVER_RULES}",
+                 "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
+                 "about:blank"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
         self._ws = connect(self._devtools_url(), max_size=64 * 1024 * 1024, open_timeout=30)
         return self
 
     def _devtools_url(self) -> str:
-        """Chromium prints its DevTools address on stderr once it listens (port 0: a free
-        port it chose, so parallel tests never collide)."""
-        assert self._proc is not None and self._proc.stderr is not None
-        seen = []
-        for line in self._proc.stderr:
-            seen.append(line)
-            found = re.search(r"DevTools listening on (ws://\S+)", line)
+        """Chromium writes its DevTools address to its log once it listens (port 0: a port it
+        chose, so parallel tests never collide)."""
+        assert self._proc is not None
+        deadline = time.monotonic() + LOAD_TIMEOUT_S
+        while time.monotonic() < deadline:
+            found = re.search(r"DevTools listening on (ws://\S+)", self._log.read_text())
             if found:
                 return found.group(1)
-        raise BrowserError("chromium ended without a DevTools address:\n" + "".join(seen[-20:]))
+            if self._proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise BrowserError("chromium gave no DevTools address:\n"
+                           + self._log.read_text()[-2000:])
 
     def __exit__(self, *exc: object) -> None:
         if self._ws is not None:
@@ -179,9 +189,14 @@ class Browser:
             dom = self._send("Runtime.evaluate",
                              {"expression": "document.documentElement.outerHTML",
                               "returnByValue": True}, session=session)["result"]["value"]
+            scroll_width = self._send("Runtime.evaluate", {
+                "expression": "document.documentElement.scrollWidth", "returnByValue": True},
+                session=session)["result"]["value"]
             png = self._screenshot(session, width or self.width) if screenshot else b""
             # Anything logged up to now (the screenshot's round trips flushed the events).
-            return self._page(url, session, str(dom), png)
+            page = self._page(url, session, str(dom), png)
+            page.scroll_width, page.width = int(scroll_width), width or self.width
+            return page
         finally:
             self._send("Target.closeTarget", {"targetId": target})
 
