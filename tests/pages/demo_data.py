@@ -15,6 +15,7 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 
@@ -77,7 +78,7 @@ def seed(dsn: str, days: float = 7.0, end: datetime | None = None) -> Seeded:
 
 
 @contextlib.contextmanager
-def serve(seeded: Seeded, **settings: object) -> Iterator[Demo]:
+def serve(seeded: Seeded, **settings: Any) -> Iterator[Demo]:
     """The real app over HTTP on the seeded database (no rate limits: the tests make many
     requests from one address)."""
     from api import create_app
