@@ -12,11 +12,11 @@ from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.pages import access, assets, classrooms, crossings, home, render, waste
+from api.pages import access, assets, classrooms, crossings, home, render, waste, water
 from api.pages.render import error_page
 
 #: The page modules, each with its ``router``.
-MODULES = (assets, access, home, classrooms, waste, crossings)
+MODULES = (assets, access, home, classrooms, waste, crossings, water)
 
 router = APIRouter(include_in_schema=False)
 for _module in MODULES:
