@@ -5,7 +5,9 @@ and amqtt), and the real API served over HTTP by uvicorn."""
 from __future__ import annotations
 
 import contextlib
+import importlib
 import itertools
+import pkgutil
 import shutil
 import tempfile
 import time
@@ -21,6 +23,25 @@ from meetnet.settings import Settings
 from store import migrate
 
 _counter = itertools.count()
+
+
+def _import_anyio_now() -> None:
+    """anyio is a pytest plugin, so pytest's assertion rewriter compiles its modules, and it
+    imports most of itself lazily. A live API server's thread then compiled one (the first
+    static file served needs ``anyio._core._fileio``) while the main thread used the ``ast``
+    module too, and CPython 3.11's per-interpreter AST state broke ("AST constructor recursion
+    depth mismatch": a 500 in a clean-clone CI run). Importing all of anyio here, in the main
+    thread before any server starts, leaves nothing to compile in a server thread."""
+    import anyio
+
+    for module in pkgutil.walk_packages(anyio.__path__, "anyio."):
+        if "trio" in module.name or module.name.endswith("pytest_plugin"):
+            continue  # trio is not installed; the plugin is loaded by pytest already
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module.name)
+
+
+_import_anyio_now()
 
 
 def _tmpdir(prefix: str) -> Path:
