@@ -14,7 +14,7 @@ from urllib.parse import quote
 import httpx
 import psycopg
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from api.pages import i18n
@@ -168,8 +168,9 @@ def test_not_a_crossing_and_bad_periods_are_html_4xx(site: tuple[httpx.Client, s
 def test_any_path_and_parameters_are_a_page_never_a_500(
         site: tuple[httpx.Client, str], eui: str, params: dict[str, str]) -> None:
     api, _ = site
-    if eui in (".", ".."):
-        return
+    # Dot segments and slashes make another path (the client resolves them; a %2F is a slash
+    # to the server): not this page's URL.
+    assume(eui.strip(".") != "" and "/" not in eui)
     r = api.get(f"/crossings/{quote(eui, safe='')}", params=params)
     assert 400 <= r.status_code < 500 or r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
