@@ -8,6 +8,8 @@ one entry in `MODULES` below. `install` puts the pages on the app (api/app.py).
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -36,9 +38,15 @@ def _page_paths() -> tuple[frozenset[str], tuple[str, ...]]:
     return frozenset(exact), tuple(sorted(prefixes))
 
 
-class NulPages:
+#: Characters no page's path can hold: a dev_eui or an organisation slug never has them.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class PageGuard:
     """ASGI middleware outside the app's NUL check (api/problems.py `RefuseNul`, which answers
-    JSON): a NUL in a page's path or query is answered with an HTML 400 page instead."""
+    JSON) for the pages' URLs: a NUL in a page's path or query is an HTML 400 page, and another
+    control character in its path (which Starlette's path parameters do not match, so the app
+    would answer a JSON 404) an HTML 404 page."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -47,12 +55,17 @@ class NulPages:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             request = Request(scope)
-            path = request.url.path
-            if (path in self.exact or path.startswith(self.prefixes)) and (
-                    "\x00" in path or any("\x00" in k or "\x00" in v
-                                          for k, v in request.query_params.multi_items())):
-                await error_page(request, 400)(scope, receive, send)
-                return
+            # The scope's path as it came, not request.url.path: urllib's URL parsing drops
+            # tabs and newlines (WHATWG URL), and the router sees them.
+            path = str(scope.get("path", ""))
+            if path in self.exact or path.startswith(self.prefixes):
+                if "\x00" in path or any("\x00" in k or "\x00" in v
+                                         for k, v in request.query_params.multi_items()):
+                    await error_page(request, 400)(scope, receive, send)
+                    return
+                if _CONTROL.search(path):
+                    await error_page(request, 404)(scope, receive, send)
+                    return
         await self.app(scope, receive, send)
 
 
@@ -60,4 +73,4 @@ def install(app: FastAPI) -> None:
     """The pages on ``app``: call after `api.problems.install`, so a NUL in a page's URL is
     answered here, as a page, before the app's own check answers it as JSON."""
     app.include_router(router)
-    app.add_middleware(NulPages)
+    app.add_middleware(PageGuard)

@@ -183,8 +183,9 @@ def school(request: Request, organisation: str, conn: Conn, who: PageCaller) -> 
         raise Problem(404, "school-not-found", "School not found", "")
     report = reports.school_report(conn, organisation, devices, end - WEEK, end)
     now = _now(conn, who.organisation, tuple(r.dev_eui for r in report.rooms))
+    # Narrow bars (a card is a third of the page): their labels stay legible.
     bars = {r.dev_eui: share_bar(shares(r, lang), title=i18n.text(lang, "room.shares"),
-                                 height=44) for r in report.rooms}
+                                 width=400, height=48) for r in report.rooms}
     school_bar = share_bar(
         [Segment(label=f"{'> C' if c == '-' else c} {i18n.percent(s, lang)}", share=s,
                  colour=CLASS_COLOURS.get(c, "#999999"), text_colour=CLASS_TEXT.get(c, "#fff"))

@@ -69,7 +69,8 @@ class Browser:
             raise BrowserError("needs Debian's chromium")
         self.width, self.height = width, height
         self._ids = itertools.count(1)
-        self._profile = tempfile.TemporaryDirectory(prefix="meetnet-chromium-")
+        self._profile = tempfile.TemporaryDirectory(prefix="meetnet-chromium-",
+                                                    ignore_cleanup_errors=True)
         self._proc: subprocess.Popen[bytes] | None = None
         self._ws: ClientConnection | None = None
         self._events: list[dict[str, Any]] = []
@@ -120,6 +121,19 @@ class Browser:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait(10)
+        # Chromium's helper processes may still be writing the profile for a moment after the
+        # browser process ended: try again until they are done.
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                shutil.rmtree(self._profile.name)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
         self._profile.cleanup()
 
     # -- the protocol ----------------------------------------------------------------------
