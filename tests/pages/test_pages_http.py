@@ -4,10 +4,14 @@ pages in the page's language (issue 12)."""
 
 from __future__ import annotations
 
+import contextlib
+import html
+import io
 import re
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pandas as pd
 import psycopg
 import pytest
 
@@ -189,3 +193,21 @@ def test_nul_and_bad_parameters_are_html_pages(api: httpx.Client, world: dict[st
         assert "Error 400" in page
     assert re.search(r"<h2>CO2 on \d\d-\d\d-\d{4}</h2>", _html(api.get(
         f"/classrooms/{OPEN_ROOM}", params={"lang": "en", "day": "2025-11-28"}), lang="en"))
+
+
+def test_the_front_doors_pandas_snippets_run(api: httpx.Client, world: dict[str, str]) -> None:
+    """Each dataset's pandas snippet, copied from the page as a student would, runs against
+    this server and reads its rows."""
+    page = _html(api.get("/"))
+    snippets = [html.unescape(s) for s in re.findall(r'<code class="pandas">(.*?)</code>',
+                                                     page, re.S)]
+    assert len(snippets) == 4
+    for snippet in snippets:
+        names: dict[str, object] = {}
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(snippet, names)  # the page's own text
+        frames = [v for v in names.values() if isinstance(v, pd.DataFrame)]
+        assert len(frames) == 1, snippet
+        if "classroom" in snippet:
+            assert set(frames[0]["name"]) == {HOSTILE}  # open rooms only, with their names
+            assert frames[0]["time"].dt.tz is not None and len(frames[0]) == 12
