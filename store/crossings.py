@@ -19,10 +19,3 @@ def radar_frames(conn: psycopg.Connection[Any], dev_eui: str, start: datetime, e
     with conn.transaction():
         return [(u.received_at, u.f_port, u.payload)
                 for u in raw_uplinks(conn, dev_eui, start, end)]
-
-
-def device_name(conn: psycopg.Connection[Any], dev_eui: str) -> str:
-    """The registered device's name ('' when unknown), whatever its visibility: for the
-    operator's CLI."""
-    row = conn.execute("SELECT name FROM devices WHERE dev_eui = %s", (dev_eui,)).fetchone()
-    return str(row[0]) if row else ""
