@@ -43,6 +43,7 @@ from analytics.waste import assess
 from decoders.config import ClassroomConfig
 from meetnet.settings import Settings
 from store import alerts as store
+from store import bin_status
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +233,7 @@ def _builtin_findings(conn: psycopg.Connection[Any], settings: Settings,
     readings = _Readings(conn, [t.id for t in targets],
                          ["battery", "fill_level", "tilt", "temperature", "water_level", "co2"],
                          earliest, now)
+    bins: list[bin_status.BinStatusRow] = []
     for t in targets:
         org = t.organisation_id
         # Offline
@@ -266,25 +268,35 @@ def _builtin_findings(conn: psycopg.Connection[Any], settings: Settings,
                                                            active_since=active), battery_msg),
                     states.get(bkey)))
         if t.use_case == "waste":
-            out.append(_bin_due(t, readings, states, now))
+            out.append(_bin_due(t, readings, states, now, bins))
         elif t.use_case == "water":
             out.append(_water_rise(t, readings, states, now, lookback))
         elif t.use_case == "classroom":
             out.append(_classroom(t, readings, states, now, lookback))
+    # Grafana's due list (view grafana.bin_status): the same assessment, kept per bin.
+    bin_status.upsert(conn, bins)
     return out
 
 
 def _bin_due(t: store.Target, readings: _Readings, states: dict[store.Key, store.KeyState],
-             now: datetime) -> tuple[Found, store.KeyState | None]:
+             now: datetime, bins: list[bin_status.BinStatusRow]
+             ) -> tuple[Found, store.KeyState | None]:
     key: store.Key = (t.organisation_id, "bin_due", None, t.id)
     since = now - WASTE_LOOKBACK
     fill = readings.get(t.id, "fill_level", since)
     found: list[rules.Episode] = []
+    last_seen = t.last_seen_at if t.last_seen_at and t.last_seen_at <= now else None
+    if fill.empty:
+        # No fill level in the lookback: a silent sensor, not an empty bin.
+        bins.append(bin_status.BinStatusRow(t.id, now, None, None, None, None, None, False,
+                                            None, True, last_seen, None))
     if not fill.empty:
         status = assess(fill, at=now, next_round=now + NEXT_ROUND,
-                        tilt=readings.get(t.id, "tilt", since),
-                        last_seen=t.last_seen_at if t.last_seen_at and t.last_seen_at <= now
-                        else None)
+                        tilt=readings.get(t.id, "tilt", since), last_seen=last_seen)
+        bins.append(bin_status.BinStatusRow(
+            t.id, now, status.fill_pct, status.rate_pct_per_day, status.last_emptied,
+            status.full_at, status.threshold_at, status.due, status.due_reason, status.stale,
+            status.last_seen, status.rate_basis))
         if status.due:
             state = states.get(key)
             start = state.open.started_at if state and state.open else now

@@ -44,7 +44,7 @@ DEAD_LETTER_FILTER = "(<org> OR d.organisation IS NULL)"
 def fleet_dashboard() -> Json:
     """Last seen, battery, radio and gateways per device; uplinks and dead letters over time."""
     panels = [
-        stat("Devices", "Devices of the organisations picked.", """
+        stat("Fleet size", "Devices of the organisations picked.", """
             SELECT count(*) AS devices
             FROM grafana.devices d
             WHERE <org>
