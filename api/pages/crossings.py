@@ -60,6 +60,7 @@ i18n.add({
         "crossing.v85.explain": "V85: de snelheid die 85 % van de voertuigen niet overschrijdt, "
                                 "uit de snelheidsklassen van de radar over de hele periode.",
         "crossing.others": "Andere tellers",
+        "crossing.limit": "limiet",
     },
     "en": {
         "crossing.title": "Zebra crossing: {name}",
@@ -91,6 +92,7 @@ i18n.add({
         "crossing.v85.explain": "V85: the speed 85 % of vehicles do not exceed, from the radar's "
                                 "speed classes over the whole period.",
         "crossing.others": "Other counters",
+        "crossing.limit": "limit",
     },
 })
 
@@ -167,7 +169,7 @@ def v85_chart(report: CrossingReport, lang: Lang) -> Markup | None:
                 colour=OVER_COLOUR if over_limit(s, limit) else OK_COLOUR,
                 text=f"{i18n.number(s.v85_kmh, lang, 1)} km/h")
             for s in report.speeds]
-    bars.append(Bar(label="limit" if lang == "en" else "limiet", value=limit, colour="#8a949e",
+    bars.append(Bar(label=i18n.text(lang, "crossing.limit"), value=limit, colour="#8a949e",
                     text=f"{i18n.number(limit, lang)} km/h"))
     top = max([b.value for b in bars] + [limit]) * 1.25
     return bar_chart(bars, title=i18n.text(lang, "crossing.speeds.chart",
