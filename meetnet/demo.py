@@ -234,8 +234,19 @@ def run_demo(settings: Settings, *, duration_s: float | None = None, history_day
             stack.callback(db_watch.close)
             base = f"http://{settings.api_host}:{port}"
             if not stop.is_set():
+                from simulators.scenario.leiden import scenario_devices
+
+                devices = scenario_devices()
+                room = next(d for d in devices if d.use_case == "classroom")
+                radar = next(d for d in devices if d.model_key == "parametric/tcr")
                 console.print(
                     "\n[bold green]meetnet is running[/] (history is backfilled first)\n"
+                    f"  front door     {base}/ (?lang=en for English)\n"
+                    f"  a classroom    {base}/classrooms/{room.dev_eui}\n"
+                    f"  a school       {base}/schools/{room.organisation}\n"
+                    f"  waste bins     {base}/waste\n"
+                    f"  water levels   {base}/water\n"
+                    f"  zebra crossing {base}/crossings/{radar.dev_eui}\n"
                     f"  API docs       {base}/docs\n"
                     f"  latest values  {base}/v1/latest\n"
                     f"  devices        {base}/v1/devices\n"

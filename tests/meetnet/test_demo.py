@@ -53,11 +53,22 @@ def test_demo_serves_all_use_cases_within_a_minute() -> None:
         assert seen >= USE_CASES, f"after 60 s only {sorted(seen)}"
         docs = httpx.get(url + "/docs", timeout=5)
         assert docs.status_code == 200
-        first_count = len(httpx.get(url + "/v1/devices", timeout=5).json())
+        listed = httpx.get(url + "/v1/devices", timeout=5).json()
+        first_count = len(listed)
+        room = next(d for d in listed if d["use_case"] == "classroom")
+        radar = next(d for d in listed if d["model_key"] == "parametric/tcr")
+        pages = ["/", "/waste", "/water", f"/classrooms/{room['dev_eui']}",
+                 f"/schools/{room['organisation']}", f"/crossings/{radar['dev_eui']}"]
+        for page in pages:  # the pages a person opens first answer, as HTML
+            answer = httpx.get(url + page, timeout=30)
+            assert answer.status_code == 200, (page, answer.text[:500])
+            assert answer.headers["content-type"].startswith("text/html"), page
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)
         assert proc.returncode == 0, out.decode(errors="replace")[-3000:]
         assert b"/v1/latest" in out  # told the user where to look
+        for page in pages:  # ... and which pages to open
+            assert f"{url}{page}".encode() in out, (page, out.decode(errors="replace")[-3000:])
 
         # A second run finds the same data again (persistence in MEETNET_DATA_DIR).
         proc = _start(str(data), port)
