@@ -66,31 +66,61 @@ class MapPoint:
     radius: float = 9.0
 
 
-def _hour_step(span: timedelta) -> timedelta:
+#: Hour steps for a chart of at most a day, and day steps beyond: about 6 to 12 ticks.
+HOUR_STEPS = (1, 2, 3, 6)
+DAY_STEPS = (1, 2, 7, 14, 28)
+
+
+def time_ticks(start: datetime, end: datetime, tz: tzinfo) -> list[tuple[datetime, str]]:
+    """The x axis's ticks and their labels, chosen by the span so no two labels are alike:
+    up to a day, round local hours labelled "HH:MM"; up to three days, local midnight and
+    noon labelled "dd-mm HH:MM"; beyond, local midnights (every 1, 2, 7, 14 or 28 days)
+    labelled "dd-mm" ("dd-mm-yyyy" when the span passes a year's end twice)."""
+    if end <= start:
+        return []
+    span = end - start
     hours = span.total_seconds() / 3600
-    for step in (1, 2, 3, 6, 12, 24, 48, 168):
-        if hours / step <= 12:
-            return timedelta(hours=step)
-    return timedelta(days=30)
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    if hours <= 24:
+        step = next((h for h in HOUR_STEPS if hours / h <= 12), HOUR_STEPS[-1])
+        first = local_start.replace(minute=0, second=0, microsecond=0)
+        first -= timedelta(hours=first.hour % step)
+        ticks = []
+        t = first
+        while t <= local_end:
+            if t >= local_start:
+                ticks.append(t)
+            # Step in UTC so a DST switch does not stop the loop; labels are local.
+            t = (t.astimezone(UTC) + timedelta(hours=step)).astimezone(tz)
+        # On the night the clocks go back an hour's label can come twice: keep the first.
+        return _distinct([(t, t.strftime("%H:%M")) for t in ticks])
+    days = span.total_seconds() / 86400
+    # Local midnights (and noons for short spans) built from the local date, so they stay at
+    # 00:00 and 12:00 across a DST switch.
+    hours_of_day = (0, 12) if days <= 3 else (0,)
+    day_step = 1 if days <= 3 else next((d for d in DAY_STEPS if days / d <= 12), 28)
+    fmt = "%d-%m %H:%M" if days <= 3 else "%d-%m" if days <= 300 else "%d-%m-%Y"
+    out = []
+    day = local_start.date()
+    if datetime(day.year, day.month, day.day, tzinfo=tz) < local_start and day_step > 1:
+        day += timedelta(days=1)  # the first tick on the first midnight in the span
+    while day <= local_end.date():
+        for hour in hours_of_day:
+            t = datetime(day.year, day.month, day.day, hour, tzinfo=tz)
+            if local_start <= t <= local_end:
+                out.append((t, t.strftime(fmt)))
+        day += timedelta(days=day_step)
+    return _distinct(out)
 
 
-def _ticks(start: datetime, end: datetime, tz: tzinfo) -> list[datetime]:
-    """Round local times between start and end, about 6 to 12 of them."""
-    step = _hour_step(end - start)
-    local = start.astimezone(tz)
-    first = local.replace(minute=0, second=0, microsecond=0)
-    if step >= timedelta(days=1):
-        first = first.replace(hour=0)
-    elif first.hour % int(step.total_seconds() // 3600):
-        first -= timedelta(hours=first.hour % int(step.total_seconds() // 3600))
-    ticks = []
-    t = first
-    while t <= end.astimezone(tz):
-        if t >= local:
-            ticks.append(t)
-        # Step in UTC so a DST switch does not stop the loop; labels are local.
-        t = (t.astimezone(UTC) + step).astimezone(tz)
-    return ticks
+def _distinct(ticks: list[tuple[datetime, str]]) -> list[tuple[datetime, str]]:
+    seen: set[str] = set()
+    out = []
+    for t, label in ticks:
+        if label not in seen:
+            seen.add(label)
+            out.append((t, label))
+    return out
 
 
 def _nice_max(value: float) -> float:
@@ -157,9 +187,8 @@ def line_chart(points: Sequence[tuple[datetime, float]], *, start: datetime, end
                      f'stroke="#999" stroke-width="0.5"/>')
         parts.append(f'<text x="{left - 6}" y="{_f(y(v) + 5)}" font-size="13" '
                      f'text-anchor="end" fill="#222">{_e(fmt(v))}</text>')
-    for tick in _ticks(start, end, tz):
+    for tick, label in time_ticks(start, end, tz):
         tx = x(tick)
-        label = tick.strftime("%H:%M") if end - start <= timedelta(days=2) else tick.strftime("%d-%m")
         parts.append(f'<line x1="{_f(tx)}" x2="{_f(tx)}" y1="{top}" y2="{top + plot_h}" '
                      f'stroke="#bbb" stroke-width="0.5"/>')
         parts.append(f'<text x="{_f(tx)}" y="{top + plot_h + 22}" font-size="13" '
