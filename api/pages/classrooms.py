@@ -17,7 +17,12 @@ from typing import Annotated
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
 
-from analytics.classroom import FrisseScholen, co2_class
+from analytics.classroom import (
+    DECAY_MIN_EXCESS_PPM,
+    DECAY_MIN_MINUTES,
+    FrisseScholen,
+    co2_class,
+)
 from api.deps import Conn, visible_device
 from api.pages import i18n
 from api.pages.i18n import Lang
@@ -50,6 +55,17 @@ Day = Annotated[date | None, Query(description="the local day whose CO2 curve is
                                    "default today")]
 #: The earliest day a page draws: before it no sensor of this network sent anything.
 FIRST_DAY = date(2000, 1, 1)
+
+
+def ventilation_reason(vent: reports.VentilationOut, lang: Lang) -> str:
+    """Why no ventilation rate could be fitted, in the page's language: from the report's
+    stable ``reason_code`` (its ``reason`` is English); a code this page does not know yet
+    shows the report's own text."""
+    key = f"room.ventilation.reason.{vent.reason_code}"
+    if vent.reason_code is None or key not in i18n.STRINGS[lang]:
+        return vent.reason or ""
+    return i18n.text(lang, key, minutes=i18n.number(DECAY_MIN_MINUTES, lang),
+                     excess=i18n.number(DECAY_MIN_EXCESS_PPM, lang))
 
 
 def css_class(cls: str | None) -> str:
@@ -166,6 +182,7 @@ def classroom(request: Request, dev_eui: str, conn: Conn, who: PageCaller,
                   week=week, ordered=ordered,
                   week_bar=share_bar(shares(week, lang), title=i18n.text(lang, "room.shares")),
                   css_class=css_class, class_name=lambda c: class_name(c, lang),
+                  ventilation_reason=ventilation_reason(week.ventilation, lang),
                   refresh=refresh or None, refresh_minutes=max(refresh // 60, 1))
 
 

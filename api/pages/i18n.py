@@ -143,6 +143,10 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "room.ventilation.pupil": "{dm3} dm³/s per leerling (Bouwbesluit: 8,5 nieuw, 3,44 "
                                   "bestaand)",
         "room.ventilation.none": "Niet te schatten: {reason}",
+        "room.ventilation.reason.no-readings": "geen CO2-metingen in deze periode",
+        "room.ventilation.reason.no-decay": "na schooltijd zakte de CO2 nergens {minutes} "
+                                            "minuten of langer terwijl die meer dan {excess} "
+                                            "ppm boven de buitenlucht was",
         "room.ventilation.how": "geschat uit de daling van CO2 na schooltijd",
         "room.refresh": "Deze pagina ververst elke {minutes} minuten.",
         "room.school": "Alle lokalen van {organisation}",
@@ -257,6 +261,10 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "room.ventilation.ach": "{ach} air changes per hour",
         "room.ventilation.pupil": "{dm3} dm³/s per pupil (Bouwbesluit: 8.5 new, 3.44 existing)",
         "room.ventilation.none": "Cannot be estimated: {reason}",
+        "room.ventilation.reason.no-readings": "no CO2 readings in this period",
+        "room.ventilation.reason.no-decay": "after school the CO2 nowhere fell for {minutes} "
+                                            "minutes or longer while more than {excess} ppm "
+                                            "above outdoor air",
         "room.ventilation.how": "estimated from the CO2 decay after school",
         "room.refresh": "This page refreshes every {minutes} minutes.",
         "room.school": "All rooms of {organisation}",

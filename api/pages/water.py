@@ -58,6 +58,8 @@ i18n.add({
         "water.band.band": "streefband",
         "water.spikes": "{count} losse uitschieters weggefilterd",
         "water.rate": "{rate} cm/u",
+        "water.deviation.within": "binnen {cm} cm",
+        "water.deviation.over": "{cm} cm of meer",
     },
     "en": {
         "water.title": "Water level",
@@ -83,6 +85,8 @@ i18n.add({
         "water.band.band": "target band",
         "water.spikes": "{count} isolated spikes filtered out",
         "water.rate": "{rate} cm/h",
+        "water.deviation.within": "within {cm} cm",
+        "water.deviation.over": "{cm} cm or more",
     },
 })
 
@@ -134,10 +138,22 @@ def bands(report: WaterReport, lang: Lang) -> list[Band]:
                  i18n.text(lang, "water.band.target"))]
 
 
+def deviation_band(report: WaterReport, lang: Lang) -> str:
+    """The water board's deviation band in the page's language, from the report's band numbers
+    (its ``deviation_band`` is English)."""
+    lower, upper = report.deviation_band_lower_cm, report.deviation_band_upper_cm
+    if lower is None:
+        return report.deviation_band or ""
+    if lower <= 0 and upper is not None:
+        return i18n.text(lang, "water.deviation.within", cm=i18n.number(upper, lang))
+    return i18n.text(lang, "water.deviation.over", cm=i18n.number(lower, lang))
+
+
 @dataclass(frozen=True, slots=True)
 class GaugeView:
     report: WaterReport
     chart: Markup
+    band: str  # the deviation band, in the page's language
     rising: bool  # the rate of rise now is at or over the gauge's alarm threshold
 
 
@@ -162,7 +178,8 @@ def gauge_view(conn: psycopg.Connection[Any], device: queries.DeviceRow, start: 
                        max_gap=MAX_GAP, title=i18n.text(lang, "water.chart", name=device.name),
                        height=260, stroke="#1f5f99")
     rising = report.rise_cm_h is not None and report.rise_cm_h >= report.rise_threshold_cm_h
-    return GaugeView(report=report, chart=chart, rising=rising)
+    return GaugeView(report=report, chart=chart, band=deviation_band(report, lang),
+                     rising=rising)
 
 
 @router.get("/water")

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, ValidationError
 from analytics.classroom import (
     FrisseScholen,
     Timetable,
+    clean,
     co2_class,
     lesson_class_shares,
     lesson_peaks,
@@ -78,6 +79,11 @@ class VentilationOut(BaseModel):
     meets_existing_school: bool | None = Field(examples=[True])
     events: list[DecayEventOut]
     reason: str | None = Field(description="why no rate could be fitted", examples=[None])
+    reason_code: str | None = Field(
+        description="the reason as a stable code, for a program or a translation: "
+                    "'no-readings' (no CO2 readings in the period) or 'no-decay' (no decay of "
+                    ">= 20 min well above outdoor air after the school day); null when fitted",
+        examples=[None])
 
 
 ClassroomReport.model_rebuild()
@@ -182,8 +188,16 @@ def room_report(conn: psycopg.Connection[Any], device: queries.DeviceRow, start:
             events=[DecayEventOut(start=e.start, end=e.end,
                                   air_changes_per_hour=e.air_changes_per_hour, r2=e.r2)
                     for e in vent.events],
-            reason=vent.reason),
+            reason=vent.reason, reason_code=_reason_code(series, vent.reason)),
     )
+
+
+def _reason_code(series: pd.Series, reason: str | None) -> str | None:
+    """The code of ``analytics.classroom.ventilation``'s reason: it fits nothing without a
+    (clean) reading, and otherwise only when no day's decay passes."""
+    if reason is None:
+        return None
+    return "no-readings" if clean(series).empty else "no-decay"
 
 
 def _config(conn: psycopg.Connection[Any], eui: str) -> ClassroomConfig:

@@ -48,6 +48,11 @@ class WaterReport(BaseModel):
     deviation_cm: float | None = Field(description="newest level minus target (outside a "
                                                    "band: distance to it), cm", examples=[2.0])
     deviation_band: str | None = Field(examples=["within 5 cm"])
+    deviation_band_lower_cm: float | None = Field(
+        description="deviation_band as numbers: the band the deviation's size is in, "
+                    "[lower, upper) cm; 0 for within the first band", examples=[0.0])
+    deviation_band_upper_cm: float | None = Field(
+        description="upper end of the band (cm); null above the widest band", examples=[5.0])
     rise_threshold_cm_h: float = Field(examples=[5.0])
     rise_cm_h: float | None = Field(description="rate of rise now (1 h least-squares slope)",
                                     examples=[0.4])
@@ -89,6 +94,7 @@ def report(conn: psycopg.Connection[Any], device: queries.DeviceRow, start: date
     level = float(kept.iloc[-1]) if len(kept) else None
     level_time = kept.index[-1].to_pydatetime() if len(kept) else None
     target_out = deviation = band = None
+    band_range: tuple[float | None, float | None] = (None, None)
     if target is not None:
         when = kept.index[-1] if len(kept) else end
         lower, upper = target.band_at(when)
@@ -98,15 +104,26 @@ def report(conn: psycopg.Connection[Any], device: queries.DeviceRow, start: date
         if len(kept):
             deviation = float(water.deviation(kept.iloc[-1:], target).iloc[0])
             band = water.deviation_band(deviation)
+            band_range = _band_range(deviation)
     return WaterReport(
         dev_eui=eui, name=device.name, start=start, end=end, readings=count,
         spikes_removed=removed, level_nap_m=level, level_time=level_time, target=target_out,
-        deviation_cm=deviation, deviation_band=band, rise_threshold_cm_h=float(threshold),
+        deviation_cm=deviation, deviation_band=band, deviation_band_lower_cm=band_range[0],
+        deviation_band_upper_cm=band_range[1], rise_threshold_cm_h=float(threshold),
         rise_cm_h=_finite(rate.iloc[-1]) if len(rate) else None,
         max_rise_cm_h=_finite(rate.max()) if rate.notna().any() else None,
         alarms=[RiseAlarm(start=a.start.to_pydatetime(), end=a.end.to_pydatetime(),
                           max_rate_cm_h=a.max_rate_cm_h) for a in alarms],
     )
+
+
+def _band_range(deviation_cm: float) -> tuple[float, float | None]:
+    """The water board's deviation band (``analytics.water.DEVIATION_BANDS_CM``, the bands of
+    ``water.deviation_band``) that ``deviation_cm``'s size is in, as [lower, upper) cm."""
+    edges = [0.0, *sorted(water.DEVIATION_BANDS_CM)]
+    lower = max(e for e in edges if abs(deviation_cm) >= e)
+    upper = next((e for e in edges if e > lower), None)
+    return lower, upper
 
 
 class GaugeDifference(BaseModel):

@@ -15,6 +15,8 @@ import pandas as pd
 import psycopg
 import pytest
 
+from analytics.classroom import DECAY_MIN_EXCESS_PPM, DECAY_MIN_MINUTES
+from api.pages import i18n
 from store import Batch, ReadingRow, Writer, keys
 from store import devices as registry
 
@@ -211,3 +213,25 @@ def test_the_front_doors_pandas_snippets_run(api: httpx.Client, world: dict[str,
         if "classroom" in snippet:
             assert set(frames[0]["name"]) == {HOSTILE}  # open rooms only, with their names
             assert frames[0]["time"].dt.tz is not None and len(frames[0]) == 12
+
+
+def test_why_no_ventilation_is_in_the_pages_language(api: httpx.Client, db: str,
+                                                     world: dict[str, str]) -> None:
+    """The report's reason is English; the page says it from the report's stable reason_code."""
+    empty_room = "a81758fffe0399d5"
+    with psycopg.connect(db) as conn:
+        registry.upsert_device(conn, registry.NewDevice(
+            dev_eui=empty_room, organisation=SCHOOL, model_key="elsys/ers-co2", name="leeg",
+            use_case="classroom", visibility="open", lat=52.16, lon=4.49))
+    # An hour of rising CO2 has readings but no decay; a room without readings has neither.
+    for eui, code in ((OPEN_ROOM, "no-decay"), (empty_room, "no-readings")):
+        vent = api.get(f"/v1/classrooms/{eui}/report").json()["ventilation"]
+        assert vent["air_changes_per_hour"] is None and vent["reason"]
+        assert vent["reason_code"] == code
+        for lang in ("nl", "en"):
+            page = _html(api.get(f"/classrooms/{eui}", params={"lang": lang}), lang=lang)
+            reason = i18n.text(lang, f"room.ventilation.reason.{code}",
+                               minutes=i18n.number(DECAY_MIN_MINUTES, lang),
+                               excess=i18n.number(DECAY_MIN_EXCESS_PPM, lang))
+            assert html.escape(i18n.text(lang, "room.ventilation.none", reason=reason)) in page
+            assert html.escape(vent["reason"]) not in page

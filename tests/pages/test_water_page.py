@@ -181,3 +181,25 @@ def test_water_page_in_chromium(site: tuple[httpx.Client, str]) -> None:
             assert f"{i18n.number(report['level_nap_m'], lang, 2)} m NAP" in page.dom
             if os.environ.get("MEETNET_UPDATE_SCREENSHOTS") == "1":
                 browser.save_screenshot(page, SCREENSHOTS / name)
+
+
+def test_the_deviation_band_is_in_the_pages_language(site: tuple[httpx.Client, str]) -> None:
+    """The report's deviation_band is English ("within 5 cm"); the page says the band from the
+    report's band numbers in its own language."""
+    api, secret = site
+    auth = {"X-API-Key": secret}
+    for eui in (GAUGE, OPEN_GAUGE):
+        report = api.get(f"/v1/water/{eui}/report", params=WINDOW, headers=auth).json()
+        lower, upper = report["deviation_band_lower_cm"], report["deviation_band_upper_cm"]
+        assert report["deviation_band"] == (f"within {upper:g} cm" if lower == 0
+                                            else f">= {lower:g} cm")
+        for lang in ("nl", "en"):
+            section = _section(api.get("/water", params={**WINDOW, "lang": lang},
+                                       headers=auth).text, eui)
+            band = (i18n.text(lang, "water.deviation.within", cm=i18n.number(upper, lang))
+                    if lower == 0 else
+                    i18n.text(lang, "water.deviation.over", cm=i18n.number(lower, lang)))
+            assert i18n.text(lang, "water.deviation", band=band,
+                             cm=i18n.number(report["deviation_cm"], lang, 1)) in section
+            if lang == "nl":
+                assert report["deviation_band"] not in section
