@@ -65,6 +65,9 @@ i18n.add({
         "waste.truck": "Wagen {truck}",
         "waste.truck.summary": "{stops} stops, {km} km, {load} L",
         "waste.stop.due": "moet",
+        "waste.stop.due.why": "“Moet”: nu boven {threshold} % of verwacht boven {threshold} % "
+                              "vóór de ronde van {after} {time}; de lijst hierboven kijkt "
+                              "alleen tot de volgende ronde.",
         "waste.unserved": "Past niet in de wagens",
         "waste.skipped": "{count} afvalbakken kunnen wachten en blijven morgen staan.",
         "waste.not_planned": "Niet gepland",
@@ -98,6 +101,9 @@ i18n.add({
         "waste.truck": "Truck {truck}",
         "waste.truck.summary": "{stops} stops, {km} km, {load} L",
         "waste.stop.due": "must",
+        "waste.stop.due.why": "“Must”: over {threshold} % now or forecast over {threshold} % "
+                              "before the round of {after} {time}; the list above looks to the "
+                              "next round only.",
         "waste.unserved": "Does not fit in the trucks",
         "waste.skipped": "{count} bins may wait and stay tomorrow.",
         "waste.not_planned": "Not planned",
@@ -293,6 +299,8 @@ def waste_page(request: Request, conn: Conn, who: PageCaller) -> HTMLResponse:
     return render(
         request, "waste.html", lang=lang, who=who, rows=rows, due=due_list(rows),
         threshold=THRESHOLD, half=HALF, colours=FILL_COLOURS, day=day, planned=planned,
+        # The route's "must": due before the round after this one (reports.round_bins).
+        after_round=reports.round_times(day)[1],
         names=names, truck_colour=truck_colour, key_url=href("/key", lang),
         bins_map=route_map(map_points(listing, lang), lines, depot=depot,
                            title=i18n.text(lang, "waste.map"), tile_url=settings.pages_tile_url,

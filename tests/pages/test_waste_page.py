@@ -18,6 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.pages import i18n
+from api.pages.render import LOCAL
+from api.reports import waste as reports
 from store import Batch, ReadingRow, Writer, keys
 from store import devices as registry
 
@@ -124,6 +126,20 @@ def test_a_key_shows_its_own_bins_and_tomorrows_routes(api: httpx.Client,
     again = api.get("/waste", params={"lang": "en"}, headers=auth).text
     assert made and made.group(0) in again
     assert re.findall(r'<li data-dev-eui="([0-9a-f]+)">', again) == stops
+
+
+
+def test_the_route_says_what_must_means(api: httpx.Client, bins: dict[str, str]) -> None:
+    """The due list looks to the next round, the route's "must" to the round after tomorrow's:
+    one line under the route says so, in the page's language."""
+    auth = {"Authorization": f"Bearer {bins['key']}"}
+    after = reports.round_times(reports.tomorrow())[1].astimezone(LOCAL)
+    for lang in ("nl", "en"):
+        html = api.get("/waste", params={"lang": lang}, headers=auth).text
+        assert i18n.text(lang, "waste.stop.due.why", threshold="80",
+                         after=after.strftime("%d-%m-%Y"), time="07:00") in html
+    # Without a key there is no route, and so no line about it.
+    assert 'id="must-why"' not in api.get("/waste").text
 
 
 def test_names_are_escaped(api: httpx.Client, bins: dict[str, str]) -> None:
