@@ -139,6 +139,12 @@ class Settings(BaseSettings):
         default="", max_length=200,
         description="The credit the tile server asks for, shown on the map.",
     )
+    public_url: str | None = Field(
+        default=None, max_length=500,
+        description="The address people reach this API at (e.g. https://meetnet.example.org), "
+        "used in the front door's copy-paste snippets. Unset or not an http(s) URL: the "
+        "address the request came to (behind a proxy that may be an internal one).",
+    )
     # Closing The Things Stack's gaps (issue 10): its MQTT server is QoS 0, so uplinks sent
     # while ingest was away are fetched from the Storage Integration API afterwards.
     tts_api_url: str | None = Field(

@@ -6,6 +6,7 @@ every visitor, a student's starting point."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -67,6 +68,16 @@ def _device_href(device: queries.DeviceRow, lang: Lang) -> str | None:
     return None
 
 
+def public_base(request: Request) -> str:
+    """Where the snippets point: ``MEETNET_PUBLIC_URL`` when it is an http(s) URL (the address
+    people reach the API at, e.g. behind a proxy), else the address this request came to."""
+    configured = (request.app.state.settings.public_url or "").strip()
+    parts = urlsplit(configured)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return configured.rstrip("/")
+    return str(request.base_url).rstrip("/")
+
+
 @router.get("/")
 def home(request: Request, conn: Conn, who: PageCaller) -> HTMLResponse:
     lang = page_lang(request)
@@ -86,7 +97,7 @@ def home(request: Request, conn: Conn, who: PageCaller) -> HTMLResponse:
                         attribution=tiles[2] if tiles else "")
     rooms = [d for d in devices if d.use_case == "classroom"]
     schools = sorted({d.organisation for d in rooms})
-    base = str(request.base_url).rstrip("/")
+    base = public_base(request)
     return render(request, "home.html", lang=lang, who=who, use_cases=USE_CASES, counts=counts,
                   located=len(points), the_map=the_map, rooms=rooms, schools=schools,
                   datasets=_datasets(base, counts), base=base)

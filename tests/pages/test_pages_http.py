@@ -235,3 +235,20 @@ def test_why_no_ventilation_is_in_the_pages_language(api: httpx.Client, db: str,
                                excess=i18n.number(DECAY_MIN_EXCESS_PPM, lang))
             assert html.escape(i18n.text(lang, "room.ventilation.none", reason=reason)) in page
             assert html.escape(vent["reason"]) not in page
+
+
+@pytest.mark.parametrize(("public_url", "shown"), [
+    ("https://meetnet.example.org/", "https://meetnet.example.org"),
+    ("javascript:alert(1)", None),  # not an http(s) URL: the request's own address
+])
+def test_the_snippets_use_the_public_url(db: str, public_url: str, shown: str | None) -> None:
+    from pages.demo_data import Seeded, serve
+
+    now = datetime.now(UTC)
+    with serve(Seeded(dsn=db, start=now, end=now, devices=(), uplinks=0),
+               public_url=public_url) as demo:
+        page = _html(demo.api.get("/"))
+        base = shown or demo.url
+        assert f"{base}/v1/use-cases/classroom/export.csv" in page
+        assert f"{base}/v1/devices" in page
+        assert "javascript:" not in page and (shown is None or demo.url not in page)
