@@ -73,15 +73,15 @@ DAY_STEPS = (1, 2, 7, 14, 28)
 
 def time_ticks(start: datetime, end: datetime, tz: tzinfo) -> list[tuple[datetime, str]]:
     """The x axis's ticks and their labels, chosen by the span so no two labels are alike:
-    up to a day, round local hours labelled "HH:MM"; up to three days, local midnight and
-    noon labelled "dd-mm HH:MM"; beyond, local midnights (every 1, 2, 7, 14 or 28 days)
-    labelled "dd-mm" ("dd-mm-yyyy" when the span passes a year's end twice)."""
+    up to a day (25 hours: the local day the clocks go back), round local hours as "HH:MM";
+    up to three days, local midnight and noon as "dd-mm HH:MM"; beyond, local midnights
+    (every 1, 2, 7, 14 or 28 days) as "dd-mm", with the year over 300 days."""
     if end <= start:
         return []
     span = end - start
     hours = span.total_seconds() / 3600
     local_start, local_end = start.astimezone(tz), end.astimezone(tz)
-    if hours <= 24:
+    if hours <= 25:
         step = next((h for h in HOUR_STEPS if hours / h <= 12), HOUR_STEPS[-1])
         first = local_start.replace(minute=0, second=0, microsecond=0)
         first -= timedelta(hours=first.hour % step)

@@ -75,3 +75,10 @@ def test_the_chart_prints_the_ticks_labels() -> None:
                          title="t", tz=LOCAL))
     assert "09-08 00:00" in svg and "11-08 12:00" in svg
     assert len(re.findall(r">09-08<", svg)) == 0
+
+
+def test_the_local_day_the_clocks_go_back_is_hours() -> None:
+    """The classroom page's day is local midnight to midnight: 25 hours on 26 October 2025."""
+    start = datetime(2025, 10, 25, 22, tzinfo=UTC)  # 00:00 CEST
+    labels = _labels(timedelta(hours=25), start)
+    assert labels[0] == "00:00" and all(re.fullmatch(r"\d\d:\d\d", x) for x in labels)
