@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 import decoders
 from decoders import DecodeError, DeviceConfig
+from decoders.config import config_model
 from decoders.js import JsCodec
 from ingest.envelopes import EnvelopeError, IdentityMismatch, Ignored, parse
 from meetnet.catalog import RANGES, out_of_range
@@ -90,7 +91,9 @@ class DeviceCache:
         known = None
         if info is not None:
             try:
-                cfg = DeviceConfig.model_validate(info.config)
+                # The use case's model, as at registration: a water gauge's target or a
+                # classroom's timetable are its config too, and the base model refuses them.
+                cfg = config_model(info.use_case).model_validate(info.config)
             except ValidationError as exc:
                 log.warning("device %s has an invalid config, deriving nothing: %s", eui, exc)
                 cfg = DeviceConfig()

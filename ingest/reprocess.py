@@ -11,7 +11,8 @@ import psycopg
 from rich.progress import Progress
 
 import decoders
-from decoders import DecodeError, DeviceConfig
+from decoders import DecodeError
+from decoders.config import config_model
 from ingest.pipeline import Pipeline, validated_rows
 from store import Batch, Writer
 from store import devices as registry
@@ -42,7 +43,7 @@ def reprocess_device(dsn: str, dev_eui: str, start: datetime, end: datetime | No
             raise ReprocessError(f"no device with dev_eui {dev_eui}")
         if info.model_key not in decoders.MODELS:
             raise ReprocessError(f"no decoder for model {info.model_key!r}")
-        config = DeviceConfig.model_validate(info.config)
+        config = config_model(info.use_case).model_validate(info.config)  # as ingest reads it
         rows: list[ReadingRow] = []
         n = undecodable = refused = 0
         with Progress(disable=not progress, transient=True) as bar:

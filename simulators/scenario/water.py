@@ -123,7 +123,11 @@ def device_for(site: WaterSite) -> SimDevice:
         name=site.name,
         lat=site.lat,
         lon=site.lon,
-        config={"sensor_depth_nap_m": site.sensor_depth_nap_m},
+        # The boezem's seasonal target, so the demo's gauges are read against it as a water
+        # board would configure them (analytics.water.target_from_config).
+        config={"sensor_depth_nap_m": site.sensor_depth_nap_m,
+                "target_summer_nap_m": SUMMER_TARGET_NAP_M,
+                "target_winter_nap_m": WINTER_TARGET_NAP_M},
         interval_s=INTERVAL_S,
     )
 

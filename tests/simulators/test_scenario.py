@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import decoders
+from decoders.config import config_model
 from meetnet.catalog import METRICS, out_of_range
 from simulators.encoders import ENCODERS
 from simulators.scenario import Scenario, SimDevice, SimUplink, build_scenario, scenario_devices
@@ -135,7 +136,8 @@ def test_device_list_per_use_case() -> None:
 
 @pytest.mark.parametrize("device", DEVICES, ids=lambda d: d.device_id)
 def test_config_validates(device: SimDevice) -> None:
-    config = decoders.DeviceConfig.model_validate(device.config)
+    # By the use case's own model, as registering the device validates it.
+    config = config_model(device.use_case).model_validate(device.config)
     needed: dict[str, Callable[[decoders.DeviceConfig], object]] = {
         "waste": lambda c: c.bin_depth_m,
         "classroom": lambda c: c.room_volume_m3,
@@ -157,7 +159,8 @@ def test_values_encode_and_decode_into_the_catalog(device: SimDevice, week: list
     assert mine
     for u in mine[:: max(1, len(mine) // 50)]:
         f_port, payload = encoder(u.values)
-        readings = decoders.decode(device.model_key, f_port, payload, device.config)
+        readings = decoders.decode(device.model_key, f_port, payload,
+                                   config_model(device.use_case).model_validate(device.config))
         assert readings, u.values
         for r in readings:
             assert r.metric in METRICS
