@@ -31,7 +31,7 @@ router = page_router()
 
 i18n.add({
     "nl": {
-        "crossing.title": "Zebrapad: {name}",
+        "crossing.title": "{name}",  # the names say "Zebrapad ..." already
         "crossing.period": "{start} tot {end}",
         "crossing.not_a_crossing": "Apparaat {dev_eui} is geen teller van een zebrapad.",
         "crossing.series.pedestrians_in": "voetgangers in",
@@ -63,7 +63,7 @@ i18n.add({
         "crossing.limit": "limiet",
     },
     "en": {
-        "crossing.title": "Zebra crossing: {name}",
+        "crossing.title": "{name}",
         "crossing.period": "{start} to {end}",
         "crossing.not_a_crossing": "Device {dev_eui} is not a zebra crossing counter.",
         "crossing.series.pedestrians_in": "pedestrians in",

@@ -27,8 +27,7 @@ from api.deps import Conn
 from api.pages import i18n
 from api.pages.i18n import Lang
 from api.pages.render import PageCaller, href, page_lang, page_router, render
-from api.pages.svg import MapPoint
-from api.pages.svg_routes import RouteLine, route_map
+from api.pages.svg import MapPoint, RouteLine, point_map
 from api.reports import waste as reports
 from api.reports.waste import HISTORY_DAYS, Bin, RoutePlanOut
 from meetnet.settings import Settings
@@ -302,6 +301,6 @@ def waste_page(request: Request, conn: Conn, who: PageCaller) -> HTMLResponse:
         # The route's "must": due before the round after this one (reports.round_bins).
         after_round=reports.round_times(day)[1],
         names=names, truck_colour=truck_colour, key_url=href("/key", lang),
-        bins_map=route_map(map_points(listing, lang), lines, depot=depot,
+        bins_map=point_map(map_points(listing, lang), lines, depot=depot,
                            title=i18n.text(lang, "waste.map"), tile_url=settings.pages_tile_url,
                            attribution=settings.pages_tile_attribution))
