@@ -39,7 +39,7 @@ from alerts.delivery import DeliveryReport, Policy, deliver_due
 from analytics import alerts as rules
 from analytics import water
 from analytics.classroom import FrisseScholen, Timetable
-from analytics.waste import assess
+from analytics.waste import HISTORY, assess
 from decoders.config import ClassroomConfig
 from meetnet.settings import Settings
 from store import alerts as store
@@ -49,8 +49,9 @@ log = logging.getLogger(__name__)
 
 #: How far ahead a bin's round is (analytics.waste's "60 % today, 80 % tomorrow" rule).
 NEXT_ROUND = timedelta(hours=24)
-#: A bin's fill rate is fitted since its last emptying: a week of readings covers it.
-WASTE_LOOKBACK = timedelta(days=7)
+#: A bin is assessed over the same history as the API's (analytics.waste.HISTORY), so Grafana's
+#: due list and GET /v1/waste/bins agree.
+WASTE_LOOKBACK = HISTORY
 #: Readings before a window that the water rate (1 h trailing slope) and spike filter
 #: (1 h centred) need to give the same answer at the window's start as on any later run.
 WATER_WARMUP = timedelta(hours=2)
@@ -225,14 +226,16 @@ def _builtin_findings(conn: psycopg.Connection[Any], settings: Settings,
         return out
     uplinks = store.recent_uplinks(conn, [t.dev_eui for t in targets], before=now)
     # One read of everything the built-ins need, from the earliest start any of them wants.
-    earliest = now - max(lookback, WASTE_LOOKBACK) - WATER_WARMUP
+    earliest = now - lookback - WATER_WARMUP
     for k, st in states.items():
         if st.open is not None and k[1] != "threshold":
             earliest = min(earliest, max(st.open.started_at, now - MAX_OPEN_LOOKBACK)
                            - WATER_WARMUP)
     readings = _Readings(conn, [t.id for t in targets],
-                         ["battery", "fill_level", "tilt", "temperature", "water_level", "co2"],
-                         earliest, now)
+                         ["battery", "temperature", "water_level", "co2"], earliest, now)
+    # Four weeks of fill for the bins only, not of every metric of every device.
+    fills = _Readings(conn, [t.id for t in targets if t.use_case == "waste"],
+                      ["fill_level", "tilt"], now - WASTE_LOOKBACK, now)
     bins: list[bin_status.BinStatusRow] = []
     for t in targets:
         org = t.organisation_id
@@ -268,7 +271,7 @@ def _builtin_findings(conn: psycopg.Connection[Any], settings: Settings,
                                                            active_since=active), battery_msg),
                     states.get(bkey)))
         if t.use_case == "waste":
-            out.append(_bin_due(t, readings, states, now, bins))
+            out.append(_bin_due(t, fills, states, now, bins))
         elif t.use_case == "water":
             out.append(_water_rise(t, readings, states, now, lookback))
         elif t.use_case == "classroom":

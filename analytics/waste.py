@@ -36,6 +36,12 @@ import pandas as pd
 SECONDS_PER_DAY = 86_400.0
 HOURS_PER_WEEK = 168
 
+#: How much of a bin's history an assessment reads (the API, the route plans, the alert runner
+#: and Grafana's due list alike): four weeks, since the forecast follows a bin's weekly rhythm
+#: once it has three weeks of readings (``WastePolicy.pattern_min_history``), and a week more
+#: keeps that true right after an outage.
+HISTORY = timedelta(days=28)
+
 
 @dataclass(frozen=True)
 class WastePolicy:

@@ -17,7 +17,7 @@ import psycopg
 from pydantic import BaseModel, Field
 
 from analytics.routing import RoutePlan, Stop
-from analytics.waste import BinStatus, WastePolicy, assess
+from analytics.waste import HISTORY, BinStatus, WastePolicy, assess
 from store import queries
 from store import waste as store_waste
 
@@ -52,10 +52,7 @@ class Bin(BaseModel):
     fire_reason: str | None = Field(examples=[None])
 
 
-#: Four weeks: the forecast follows a bin's weekly rhythm once it has three weeks of readings
-#: (analytics.waste, ``pattern_min_history``), and a week more keeps that true right after an
-#: outage or a new sensor's first weeks.
-HISTORY_DAYS = 28
+HISTORY_DAYS = HISTORY.days  # analytics.waste.HISTORY: why four weeks
 
 
 def assess_bins(conn: psycopg.Connection[Any], organisation: str | None, *, at: datetime,
