@@ -89,7 +89,7 @@ class PushReport:
     """What push did: the data source ``created``, ``updated`` or None (none given), and the
     dashboards stored, with their URLs."""
 
-    datasource: Literal["created", "updated"] | None
+    datasource: Literal["created", "updated", "kept (provisioned, read-only)"] | None
     dashboards: list[Pushed]
 
 
@@ -97,19 +97,29 @@ class PushError(RuntimeError):
     """Grafana refused a request (the token's role, a read-only provisioned data source...)."""
 
 
-def _exists(get: Any, uid: str) -> bool:
+def _existing(get: Any, uid: str) -> dict[str, Any] | None:
     try:
-        get(uid)
+        found = get(uid)
     except GrafanaClientError as exc:
         if exc.status_code == 404:
-            return False
+            return None
         raise
-    return True
+    return found if isinstance(found, dict) else {}
 
 
-def _ensure_datasource(api: GrafanaApi, source: DataSource) -> Literal["created", "updated"]:
+def _exists(get: Any, uid: str) -> bool:
+    return _existing(get, uid) is not None
+
+
+def _ensure_datasource(api: GrafanaApi, source: DataSource
+                       ) -> Literal["created", "updated", "kept (provisioned, read-only)"]:
     # grafana-client's element methods carry no annotations, hence the ignores.
-    if _exists(api.datasource.get_datasource_by_uid, source.uid):
+    existing = _existing(api.datasource.get_datasource_by_uid, source.uid)
+    if existing is not None and existing.get("readOnly"):
+        # Provisioned from a file (the compose setup's provisioning/datasources): Grafana
+        # refuses to change it, and the file is where it is managed; the dashboards use it.
+        return "kept (provisioned, read-only)"
+    if existing is not None:
         api.datasource.update_datasource_by_uid(  # type: ignore[no-untyped-call]
             source.uid, source.body())
         return "updated"

@@ -31,7 +31,7 @@ from alerts.runner import evaluate
 from analytics import water as water_analytics
 from analytics.waste import assess
 from dashboards import build, panels
-from dashboards.push import DataSource, PushError, push
+from dashboards.push import FOLDER_UID, DataSource, PushError, push
 from dashboards.water import ALARM_M, water_dashboard
 from meetnet.catalog import METRICS
 from meetnet.cli import app
@@ -878,6 +878,21 @@ def test_push_reports_grafanas_refusal_without_the_password(
     with pytest.raises(PushError, match="403") as caught:
         push(url, "t", datasource=SOURCE)
     assert "reader-secret" not in str(caught.value) and "reader-secret" not in repr(SOURCE)
+
+
+def test_push_keeps_a_provisioned_datasource_and_pushes_the_dashboards(
+        grafana: tuple[str, type[_Grafana]]) -> None:
+    """The compose setup provisions the data source from a file: Grafana reports it readOnly
+    and refuses a PUT, so push leaves it to the file and still stores the dashboards."""
+    url, handler = grafana
+    handler.datasources["meetnet-db"] = {"uid": "meetnet-db", "readOnly": True}
+    report = push(url, "t", datasource=SOURCE)
+    assert report.datasource == "kept (provisioned, read-only)"
+    assert [r[:2] for r in handler.requests][:2] == [("GET", "/api/datasources/uid/meetnet-db"),
+                                                     ("GET", f"/api/folders/{FOLDER_UID}")]
+    assert not [r for r in handler.requests if r[0] == "PUT"]
+    assert handler.dashboards and handler.datasources["meetnet-db"] == {"uid": "meetnet-db",
+                                                                        "readOnly": True}
 
 
 def test_cli_push_from_settings(grafana: tuple[str, type[_Grafana]],
