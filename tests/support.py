@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import itertools
 import shutil
 import tempfile
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -91,3 +93,41 @@ class MqttPublisher:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+@dataclasses.dataclass(frozen=True)
+class SeedBin:
+    """A waste bin (a Milesight EM310-UDL on a street litter bin) to register, with its fill %
+    at each of the last ``hours`` hours (``fill(h)``, h = 0 the oldest)."""
+
+    dev_eui: str
+    organisation: str
+    name: str
+    lat: float | None
+    lon: float | None
+    fill: Callable[[int], float]
+    visibility: str = "open"
+    config: dict[str, float] = dataclasses.field(
+        default_factory=lambda: {"bin_depth_m": 0.9, "full_distance_m": 0.15})
+
+
+def seed_bins(db: str, bins: dict[str, SeedBin], *, key_for: str, hours: int = 30) -> str:
+    """Register ``bins`` and store their hourly fill readings up to now, as the waste route
+    and page tests need them; returns a new reader key of organisation ``key_for``."""
+    import psycopg
+
+    from store import Batch, ReadingRow, Writer, keys
+    from store import devices as registry
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    with psycopg.connect(db) as conn:
+        ids = {name: registry.upsert_device(conn, registry.NewDevice(
+            dev_eui=b.dev_eui, organisation=b.organisation, model_key="milesight-iot/em310-udl",
+            name=b.name, use_case="waste", config=b.config, lat=b.lat, lon=b.lon,
+            visibility=b.visibility)) for name, b in bins.items()}
+        _, key = keys.create_key(conn, key_for, "reader")
+    rows = [ReadingRow(now - timedelta(hours=hours - h), ids[name], "fill_level", b.fill(h))
+            for name, b in bins.items() for h in range(hours + 1)]
+    with Writer(db) as w:
+        w.write(Batch(readings=rows))
+    return key

@@ -13,57 +13,48 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytics.routing import haversine_km
-from store import Batch, ReadingRow, Writer, keys
 from store import devices as registry
+from store import keys
+from support import SeedBin, seed_bins
 
-MODEL = "milesight-iot/em310-udl"
 LITTER = {"bin_depth_m": 0.9, "full_distance_m": 0.15}
 DEPOT = {"lat": 52.1652, "lon": 4.4893}
 FAST = {"time_limit_s": 1.0}
 
 
-def seed_bins(db: str) -> dict[str, str]:
+def seed(db: str) -> dict[str, str]:
     """Bins of gemeente-leiden in Leiden's centre: two full (due now), one filling fast (due by
     forecast), one near-empty 6 km away (may wait), one with its own volume, one without a
     position; and bins gemeente-leiden sees but does not own: another organisation's open
     bin, and a private one it cannot see at all. Readings are hourly over the last 30 hours
     up to now. Returns names -> dev_euis and the organisation's key."""
-    now = datetime.now(UTC).replace(microsecond=0)
-    euis = {"full-a": "24e1240000000a01", "full-b": "24e1240000000a02",
-            "rising": "24e1240000000a03", "far-empty": "24e1240000000a04",
-            "big": "24e1240000000a05", "nowhere": "24e1240000000a06",
-            "other-open": "24e1240000000b01", "other-private": "24e1240000000b02"}
-    where = {"full-a": (52.1662, 4.4821), "full-b": (52.1587, 4.4894),
-             "rising": (52.1604, 4.4910), "far-empty": (52.2150, 4.4893),
-             "big": (52.1595, 4.4936), "nowhere": (None, None),
-             "other-open": (52.1609, 4.4861), "other-private": (52.1581, 4.4916)}
-    owner = {n: "gemeente-leiden" for n in euis} | {"other-open": "bedrijf-x",
-                                                    "other-private": "bedrijf-x"}
-    with psycopg.connect(db) as conn:
-        ids = {}
-        for name, eui in euis.items():
-            lat, lon = where[name]
-            config = LITTER | ({"bin_volume_l": 1000.0} if name == "big" else {})
-            ids[name] = registry.upsert_device(conn, registry.NewDevice(
-                dev_eui=eui, organisation=owner[name], model_key=MODEL, name=f"Bin {name}",
-                use_case="waste", config=config, lat=lat, lon=lon,
-                visibility="private" if name == "other-private" else (
-                    "open" if name == "other-open" else "private")))
-        _, key = keys.create_key(conn, "gemeente-leiden", "reader")
-    level = {"full-a": lambda h: 95.0, "full-b": lambda h: 90.0,
-             "rising": lambda h: 40.0 + 1.2 * h,  # 28.8 points a day: at ~76 % now
-             "far-empty": lambda h: 20.0, "big": lambda h: 50.0, "nowhere": lambda h: 95.0,
-             "other-open": lambda h: 99.0, "other-private": lambda h: 99.0}
-    rows = [ReadingRow(now - timedelta(hours=30 - h), ids[name], "fill_level", level[name](h))
-            for name in euis for h in range(31)]
-    with Writer(db) as w:
-        w.write(Batch(readings=rows))
-    return euis | {"key": key}
+    org, other = "gemeente-leiden", "bedrijf-x"
+    bins = {
+        "full-a": SeedBin("24e1240000000a01", org, "Bin full-a", 52.1662, 4.4821,
+                          lambda h: 95.0, "private"),
+        "full-b": SeedBin("24e1240000000a02", org, "Bin full-b", 52.1587, 4.4894,
+                          lambda h: 90.0, "private"),
+        # 28.8 points a day: at ~76 % now
+        "rising": SeedBin("24e1240000000a03", org, "Bin rising", 52.1604, 4.4910,
+                          lambda h: 40.0 + 1.2 * h, "private"),
+        "far-empty": SeedBin("24e1240000000a04", org, "Bin far-empty", 52.2150, 4.4893,
+                             lambda h: 20.0, "private"),
+        "big": SeedBin("24e1240000000a05", org, "Bin big", 52.1595, 4.4936, lambda h: 50.0,
+                       "private", {**LITTER, "bin_volume_l": 1000.0}),
+        "nowhere": SeedBin("24e1240000000a06", org, "Bin nowhere", None, None,
+                           lambda h: 95.0, "private"),
+        "other-open": SeedBin("24e1240000000b01", other, "Bin other-open", 52.1609, 4.4861,
+                              lambda h: 99.0, "open"),
+        "other-private": SeedBin("24e1240000000b02", other, "Bin other-private", 52.1581,
+                                 4.4916, lambda h: 99.0, "private"),
+    }
+    key = seed_bins(db, bins, key_for=org)
+    return {name: b.dev_eui for name, b in bins.items()} | {"key": key}
 
 
 @pytest.fixture
 def bins(db: str) -> dict[str, str]:
-    return seed_bins(db)
+    return seed(db)
 
 
 def test_routes_visit_every_due_bin_the_organisation_owns(api: httpx.Client,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from html import escape
 
 import httpx
@@ -18,54 +17,38 @@ from hypothesis import strategies as st
 from api.pages import i18n
 from api.pages.render import LOCAL
 from api.reports import waste as reports
-from store import Batch, ReadingRow, Writer, keys
-from store import devices as registry
+from store import keys
+from support import SeedBin, seed_bins
 
-MODEL = "milesight-iot/em310-udl"
-LITTER = {"bin_depth_m": 0.9, "full_distance_m": 0.15}
 ORG = "gemeente-leiden"
 HOSTILE = '<script>alert("bin")</script> & Co'
 
 
-def seed_bins(db: str) -> dict[str, str]:
+def seed(db: str) -> dict[str, str]:
     """Bins of gemeente-leiden: two full (due now), one filling fast (due by forecast), one
     near-empty, one with a hostile name (open); another organisation's open bin and its
     private one. Hourly readings over the last 30 hours. Returns names -> dev_euis and a key."""
-    now = datetime.now(UTC).replace(microsecond=0)
-    euis = {"full-a": "24e1240000000c01", "full-b": "24e1240000000c02",
-            "rising": "24e1240000000c03", "empty": "24e1240000000c04",
-            "hostile": "24e1240000000c05", "other-open": "24e1240000000d01",
-            "other-private": "24e1240000000d02"}
-    where = {"full-a": (52.1662, 4.4821), "full-b": (52.1587, 4.4894),
-             "rising": (52.1604, 4.4910), "empty": (52.1650, 4.4950),
-             "hostile": (52.1595, 4.4936), "other-open": (52.1609, 4.4861),
-             "other-private": (52.1581, 4.4916)}
-    owner = {n: ORG for n in euis} | {"other-open": "bedrijf-x", "other-private": "bedrijf-x"}
-    private = {"full-b", "other-private"}
-    with psycopg.connect(db) as conn:
-        ids = {}
-        for name, eui in euis.items():
-            lat, lon = where[name]
-            ids[name] = registry.upsert_device(conn, registry.NewDevice(
-                dev_eui=eui, organisation=owner[name], model_key=MODEL,
-                name=HOSTILE if name == "hostile" else f"Bak {name}", use_case="waste",
-                config=LITTER, lat=lat, lon=lon,
-                visibility="private" if name in private else "open"))
-        _, key = keys.create_key(conn, ORG, "reader")
-    level = {"full-a": lambda h: 95.0, "full-b": lambda h: 90.0,
-             "rising": lambda h: 40.0 + 1.2 * h, "empty": lambda h: 20.0,
-             "hostile": lambda h: 61.25, "other-open": lambda h: 99.0,
-             "other-private": lambda h: 99.0}
-    rows = [ReadingRow(now - timedelta(hours=30 - h), ids[name], "fill_level", level[name](h))
-            for name in euis for h in range(31)]
-    with Writer(db) as w:
-        w.write(Batch(readings=rows))
-    return euis | {"key": key}
+    other = "bedrijf-x"
+    bins = {
+        "full-a": SeedBin("24e1240000000c01", ORG, "Bak full-a", 52.1662, 4.4821, lambda h: 95.0),
+        "full-b": SeedBin("24e1240000000c02", ORG, "Bak full-b", 52.1587, 4.4894, lambda h: 90.0,
+                          "private"),
+        "rising": SeedBin("24e1240000000c03", ORG, "Bak rising", 52.1604, 4.4910,
+                          lambda h: 40.0 + 1.2 * h),
+        "empty": SeedBin("24e1240000000c04", ORG, "Bak empty", 52.1650, 4.4950, lambda h: 20.0),
+        "hostile": SeedBin("24e1240000000c05", ORG, HOSTILE, 52.1595, 4.4936, lambda h: 61.25),
+        "other-open": SeedBin("24e1240000000d01", other, "Bak other-open", 52.1609, 4.4861,
+                              lambda h: 99.0),
+        "other-private": SeedBin("24e1240000000d02", other, "Bak other-private", 52.1581,
+                                 4.4916, lambda h: 99.0, "private"),
+    }
+    key = seed_bins(db, bins, key_for=ORG)
+    return {name: b.dev_eui for name, b in bins.items()} | {"key": key}
 
 
 @pytest.fixture
 def bins(db: str) -> dict[str, str]:
-    return seed_bins(db)
+    return seed(db)
 
 
 def _row(html: str, eui: str) -> str:
