@@ -21,7 +21,6 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import State
 
-from analytics import routing
 from analytics.routing import Depot
 from api.deps import Conn
 from api.pages import i18n
@@ -260,21 +259,20 @@ def page_plan(conn: psycopg.Connection[Any], settings: Settings, cache: PlanCach
         if not _page_solves.acquire(timeout=SOLVE_WAIT_S):
             return PagePlan(plan=None, made_at=None, busy=True)
         try:
-            bins, left = reports.round_bins(conn, organisation, day, threshold=THRESHOLD)
-            result = routing.plan(
-                Depot(settings.waste_depot_lat, settings.waste_depot_lon),
-                reports.stops_for(bins, THRESHOLD), trucks=settings.waste_trucks,
-                capacity=settings.waste_truck_capacity_l,
+            answer = reports.plan_day(
+                conn, organisation, day,
+                depot=Depot(settings.waste_depot_lat, settings.waste_depot_lon),
+                trucks=settings.waste_trucks, capacity=settings.waste_truck_capacity_l,
                 detour_factor=settings.waste_detour_factor,
-                time_limit_s=min(PAGE_TIME_LIMIT_S, settings.waste_route_time_limit_s))
+                time_limit_s=min(PAGE_TIME_LIMIT_S, settings.waste_route_time_limit_s),
+                threshold=THRESHOLD)
         except ValueError:
             # A bin whose stored position or load the planner refuses: the page still shows
             # the bins and the due list, and says the route could not be made.
             return PagePlan(plan=None, made_at=None, failed=True)
         finally:
             _page_solves.release()
-        made = PagePlan(plan=reports.plan_answer(day, bins, left, result),
-                        made_at=datetime.now(UTC))
+        made = PagePlan(plan=answer, made_at=datetime.now(UTC))
         cache.put(key, made)
         return made
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from datetime import date as dt_date
@@ -16,6 +17,7 @@ import pandas as pd
 import psycopg
 from pydantic import BaseModel, Field
 
+from analytics import routing
 from analytics.routing import RoutePlan, Stop
 from analytics.waste import HISTORY, BinStatus, WastePolicy, assess
 from store import queries
@@ -275,3 +277,18 @@ def plan_answer(day: date, bins: list[RoundBin], left: list[NotPlanned], result:
                         not_planned=left, feasible=result.feasible,
                         iterations=result.iterations, runtime_s=round(result.runtime_s, 3),
                         geojson={"type": "FeatureCollection", "features": features})
+
+
+def plan_day(conn: psycopg.Connection[Any], organisation: str, day: date, *,
+             depot: routing.Depot, trucks: int, capacity: float, detour_factor: float,
+             time_limit_s: float, threshold: float = 80.0,
+             on_progress: Callable[[float], None] | None = None) -> RoutePlanOut:
+    """The collection plan of ``organisation``'s bins for ``day``: `round_bins`, `stops_for`,
+    `analytics.routing.plan` and `plan_answer`, the one sequence behind `POST
+    /v1/waste/routes`, the waste page and `meetnet waste route`. The solve is CPU-bound: an
+    async caller runs this in a worker thread."""
+    bins, left = round_bins(conn, organisation, day, threshold=threshold)
+    result = routing.plan(depot, stops_for(bins, threshold), trucks=trucks, capacity=capacity,
+                          detour_factor=detour_factor, time_limit_s=time_limit_s,
+                          on_progress=on_progress)
+    return plan_answer(day, bins, left, result)

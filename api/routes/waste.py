@@ -14,7 +14,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from analytics import routing
 from analytics.routing import Depot
 from api.deps import Caller, Conn
 from api.problems import Problem, responses
@@ -138,8 +137,6 @@ async def waste_routes(request: Request, conn: Conn, caller: Caller,
         raise Problem(422, "invalid-parameters", "Invalid parameters",
                       "date must be within a year of today")
     organisation = caller.organisation
-    bins, left = await run_in_threadpool(reports.round_bins, conn, organisation, day,
-                                         threshold=req.threshold)
     depot = (Depot(req.depot.lat, req.depot.lon) if req.depot
              else Depot(settings.waste_depot_lat, settings.waste_depot_lon))
     if not _solves.acquire(blocking=False):
@@ -148,11 +145,11 @@ async def waste_routes(request: Request, conn: Conn, caller: Caller,
                       headers={"Retry-After": str(math.ceil(limit))})
     try:
         # CPU-bound: in a worker thread, so the event loop keeps answering other requests.
-        result = await run_in_threadpool(
-            routing.plan, depot, reports.stops_for(bins, req.threshold),
+        return await run_in_threadpool(
+            reports.plan_day, conn, organisation, day, depot=depot,
             trucks=req.trucks or settings.waste_trucks,
             capacity=req.capacity_l or settings.waste_truck_capacity_l,
-            detour_factor=req.detour_factor or settings.waste_detour_factor, time_limit_s=limit)
+            detour_factor=req.detour_factor or settings.waste_detour_factor,
+            time_limit_s=limit, threshold=req.threshold)
     finally:
         _solves.release()
-    return reports.plan_answer(day, bins, left, result)

@@ -96,7 +96,7 @@ def waste_route(
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from analytics import routing
-    from api.reports.waste import plan_answer, round_bins, stops_for, tomorrow
+    from api.reports.waste import plan_day, tomorrow
     from meetnet.cli import _require_dsn, _settings
 
     settings = _settings()
@@ -105,21 +105,19 @@ def waste_route(
     if limit > settings.waste_route_max_time_limit_s:
         raise ValueError(f"--time-limit is at most {settings.waste_route_max_time_limit_s:g} "
                          "(MEETNET_WASTE_ROUTE_MAX_TIME_LIMIT_S)")
+    err = Console(stderr=True)
     with psycopg.connect(_require_dsn(settings)) as conn:
         _check_org(conn, org)
-        bins, left = round_bins(conn, org, day, threshold=threshold)
-    stops = stops_for(bins, threshold)
-    err = Console(stderr=True)
-    with Progress(TextColumn("solving {task.fields[what]}"), BarColumn(), TimeRemainingColumn(),
-                  console=err, transient=True, disable=not stops) as bar:
-        task = bar.add_task("solve", total=1.0, what=f"{len(stops)} bins")
-        result = routing.plan(
-            routing.Depot(settings.waste_depot_lat, settings.waste_depot_lon), stops,
-            trucks=trucks or settings.waste_trucks,
-            capacity=capacity or settings.waste_truck_capacity_l,
-            detour_factor=settings.waste_detour_factor, time_limit_s=limit,
-            on_progress=lambda f: bar.update(task, completed=f))
-    answer = plan_answer(day, bins, left, result)
+        with Progress(TextColumn("solving"), BarColumn(), TimeRemainingColumn(),
+                      console=err, transient=True) as bar:
+            task = bar.add_task("solve", total=1.0)
+            answer = plan_day(
+                conn, org, day,
+                depot=routing.Depot(settings.waste_depot_lat, settings.waste_depot_lon),
+                trucks=trucks or settings.waste_trucks,
+                capacity=capacity or settings.waste_truck_capacity_l,
+                detour_factor=settings.waste_detour_factor, time_limit_s=limit,
+                threshold=threshold, on_progress=lambda f: bar.update(task, completed=f))
     if as_json:
         typer.echo(answer.model_dump_json(indent=2))
         return
