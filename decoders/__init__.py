@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from decoders.base import DecodeError, DeviceModel
+from decoders.base import AttributeValue, DecodeError, DeviceModel, Frame
 from decoders.config import DeviceConfig
 from decoders.derive import derive
 from decoders.registry import MODELS
 from meetnet.records import Reading
 
-__all__ = ["MODELS", "DecodeError", "DeviceConfig", "DeviceModel", "decode", "derive"]
+__all__ = ["MODELS", "AttributeValue", "DecodeError", "DeviceConfig", "DeviceModel", "Frame", "decode",
+           "decode_frame", "derive"]
 
 _DEFAULT_CONFIG = DeviceConfig()
 
@@ -29,6 +30,19 @@ def decode(
     Raises DecodeError (with the reason) for an unknown model or a payload the model's spec does
     not allow; never any other exception for any bytes and port.
     """
+    return decode_frame(model_key, f_port, payload, config, decoded).readings
+
+
+def decode_frame(
+    model_key: str,
+    f_port: int,
+    payload: bytes,
+    config: DeviceConfig | Mapping[str, Any] | None = None,
+    decoded: Mapping[str, Any] | None = None,
+) -> Frame:
+    """`decode`, and the device attributes the frame carries (versions, serial number, settings
+    confirmed by a downlink response). A DecodeError's ``partial`` frame, when there is one,
+    has its readings derived as well, so that a caller can keep them."""
     model = MODELS.get(model_key)
     if model is None:
         raise DecodeError(f"no decoder for model {model_key!r}")
@@ -40,11 +54,17 @@ def decode(
         cfg = DeviceConfig.model_validate(config)
     try:
         if model.decode_object is not None and decoded is not None:
-            readings = model.decode_object(decoded, cfg)
+            frame = Frame(model.decode_object(decoded, cfg))
+        elif model.decode_frame is not None:
+            frame = model.decode_frame(f_port, payload)
         else:
-            readings = model.decode(f_port, payload)
-    except DecodeError:
+            frame = Frame(model.decode(f_port, payload))
+    except DecodeError as exc:
+        if exc.partial is not None:
+            exc.partial = Frame(derive(exc.partial.readings, cfg), exc.partial.attributes)
         raise
     except (ValueError, IndexError, KeyError, OverflowError) as exc:  # defence in depth
         raise DecodeError(f"{model_key}: malformed payload ({exc})") from exc
-    return derive(readings, cfg)
+    if frame.attributes:
+        return Frame(derive(frame.readings, cfg), frame.attributes)
+    return Frame(derive(frame.readings, cfg))

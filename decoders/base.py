@@ -7,18 +7,51 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from decoders.config import DeviceConfig
 from meetnet.records import Reading
+
+#: Where the vendors' codecs and device descriptions are published (cited in model specs).
+TTN_REPO = "https://github.com/TheThingsNetwork/lorawan-devices/blob/master/vendor/"
+
+#: A device attribute's value: a version, a serial number, a setting the device reported.
+AttributeValue = str | int | float | bool
 
 DecoderFn = Callable[[int, bytes], list[Reading]]
 #: Decodes the network server's own decoded object (TTS decoded_payload, ChirpStack object).
 ObjectDecoderFn = Callable[[Mapping[str, Any], DeviceConfig], list[Reading]]
 
 
+#: The attributes of a frame that carries none (shared and read-only).
+NO_ATTRIBUTES: Mapping[str, AttributeValue] = MappingProxyType({})
+
+
+class Frame(NamedTuple):
+    """Everything one uplink said: its measurements (``readings``) and what it said about the
+    device itself (``attributes``: firmware and hardware version, serial number, LoRaWAN class,
+    a setting confirmed in a downlink response). Attributes describe the device, not the world,
+    so they go to the device's record and never become readings."""
+
+    readings: list[Reading]
+    attributes: Mapping[str, AttributeValue] = NO_ATTRIBUTES
+
+
+FrameDecoderFn = Callable[[int, bytes], Frame]
+
+
 class DecodeError(ValueError):
-    """The payload cannot be decoded; ``str(err)`` is the reason kept in the dead letter."""
+    """The payload cannot be decoded; ``str(err)`` is the reason kept in the dead letter.
+
+    ``partial`` holds what the decoder had read before it met what it could not (readings of
+    channels that came before an unknown one): ingest keeps those and dead-letters the message,
+    as it does for a frame with one implausible value.
+    """
+
+    def __init__(self, reason: str, partial: Frame | None = None) -> None:
+        super().__init__(reason)
+        self.partial = partial
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +73,9 @@ class DeviceModel:
     decode: DecoderFn
     #: Set for models whose values the network server already decoded (passthrough).
     decode_object: ObjectDecoderFn | None = None
+    #: Set for models whose frames also carry device attributes (``decode`` then gives the
+    #: same readings without them).
+    decode_frame: FrameDecoderFn | None = None
 
 
 class Reader:

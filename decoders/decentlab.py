@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from decoders.base import DecodeError, Reader
+from decoders.base import TTN_REPO, DecodeError, DeviceModel, Reader
 from meetnet.records import Reading
 
 PROTOCOL_VERSION = 2
@@ -142,3 +142,40 @@ def dl_mbx(f_port: int, payload: bytes) -> list[Reading]:
     distance reading. Sensor 1: battery voltage (mV).
     """
     return _decode(f_port, payload, _DL_MBX)
+
+
+MODELS: tuple[DeviceModel, ...] = (
+    DeviceModel(
+        key="decentlab/dl-pr26",
+        vendor="Decentlab",
+        model="DL-PR26",
+        use_case="water",
+        metrics=("gauge_pressure", "water_depth", "temperature", "battery_voltage"),
+        spec="https://www.decentlab.com/products/pressure-/-liquid-level-and-temperature-sensor-for-lorawan"
+        " (DL-PR26 datasheet, Decentlab protocol v2; " + TTN_REPO + "decentlab/dl-pr26-0-1.js)",
+        vectors="decentlab-dl-pr26.json",
+        decode=dl_pr26,
+    ),
+    DeviceModel(
+        key="decentlab/dl-lp8p",
+        vendor="Decentlab",
+        model="DL-LP8P",
+        use_case="classroom",
+        metrics=("temperature", "humidity", "pressure", "co2", "battery_voltage"),
+        spec="https://www.decentlab.com/products/co2-temperature-humidity-and-barometric-pressure-sensor-for-lorawan"
+        " (DL-LP8P datasheet, Decentlab protocol v2; " + TTN_REPO + "decentlab/dl-lp8p.js)",
+        vectors="decentlab-dl-lp8p.json",
+        decode=dl_lp8p,
+    ),
+    DeviceModel(
+        key="decentlab/dl-mbx",
+        vendor="Decentlab",
+        model="DL-MBX",
+        use_case="water",
+        metrics=("distance", "battery_voltage"),
+        spec="https://www.decentlab.com/products/ultrasonic-distance-/-level-sensor-for-lorawan"
+        " (DL-MBX datasheet, Decentlab protocol v2; " + TTN_REPO + "decentlab/dl-mbx.js)",
+        vectors="decentlab-dl-mbx.json",
+        decode=dl_mbx,
+    ),
+)

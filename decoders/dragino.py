@@ -7,7 +7,7 @@ github.com/dragino/dragino-end-node-decoder LDDS75/; TTN vendor/dragino/ldds75.j
 
 from __future__ import annotations
 
-from decoders.base import DecodeError
+from decoders.base import DecodeError, DeviceModel
 from meetnet.records import Reading
 
 LDDS75_DATA_PORT = 2
@@ -45,3 +45,18 @@ def ldds75(f_port: int, payload: bytes) -> list[Reading]:
     if mm != _NO_SENSOR and mm >= _INVALID_BELOW_MM:
         out.append(Reading("distance", mm / 1000.0))
     return out
+
+
+MODELS: tuple[DeviceModel, ...] = (
+    DeviceModel(
+        key="dragino/ldds75",
+        vendor="Dragino",
+        model="LDDS75",
+        use_case="waste",
+        metrics=("battery_voltage", "distance"),
+        spec="https://wiki.dragino.com/ (LDDS75 LoRaWAN Distance Detection Sensor user manual, "
+        "uplink payload; github.com/dragino/dragino-end-node-decoder LDDS75)",
+        vectors="dragino-ldds75.json",
+        decode=ldds75,
+    ),
+)

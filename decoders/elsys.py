@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from decoders.base import DecodeError, Reader
+from decoders.base import TTN_REPO, DecodeError, DeviceModel, Reader
 from meetnet.records import Reading
 
 # Type byte -> (size of the value, value bytes -> readings). Values are big-endian.
@@ -108,3 +108,18 @@ def ers(f_port: int, payload: bytes) -> list[Reading]:
         size, read = field
         out.extend(read(r.take(size)))
     return out
+
+
+MODELS: tuple[DeviceModel, ...] = (
+    DeviceModel(
+        key="elsys/ers-co2",
+        vendor="Elsys",
+        model="ERS CO2",
+        use_case="classroom",
+        metrics=("temperature", "humidity", "light", "motion", "co2", "battery_voltage", "pressure",
+                 "tvoc"),
+        spec="https://www.elsys.se/en/elsys-payload/ (Elsys LoRa payload; " + TTN_REPO + "elsys/elsys.js)",
+        vectors="elsys-ers-co2.json",
+        decode=ers,
+    ),
+)

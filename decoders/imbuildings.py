@@ -10,7 +10,7 @@ variant 6, 27 = variant 7, 28 = variant 8). All multi-byte values are big-endian
 
 from __future__ import annotations
 
-from decoders.base import DecodeError
+from decoders.base import TTN_REPO, DecodeError, DeviceModel
 from meetnet.records import Reading
 
 _PEOPLE_COUNTER = 0x02
@@ -89,3 +89,18 @@ def people_counter(f_port: int, payload: bytes) -> list[Reading]:
             f"people counter variant {payload[1]} with {len(payload)} bytes is not a known layout"
         )
     raise DecodeError(f"payload type 0x{payload[0]:02x} on fPort {f_port} is not a people counter frame")
+
+
+MODELS: tuple[DeviceModel, ...] = (
+    DeviceModel(
+        key="imbuildings/imbuildings-people-counter",
+        vendor="IMBuildings",
+        model="People Counter",
+        use_case="crossing",
+        metrics=("pedestrian_count_in", "pedestrian_count_out", "pedestrian_count", "battery_voltage"),
+        spec="https://support.imbuildings.com/ (LoRaWAN People Counter payload, type 2 variants 5-8; "
+        + TTN_REPO + "imbuildings/imbuildings.js)",
+        vectors="imbuildings-people-counter.json",
+        decode=people_counter,
+    ),
+)

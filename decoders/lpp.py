@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from decoders.base import DecodeError
+from decoders.base import DecodeError, DeviceModel
 from meetnet.records import Reading
 
 
@@ -120,3 +120,18 @@ def lpp(f_port: int, payload: bytes) -> list[Reading]:
         if kept is None or channel < kept[0]:
             best[spec.metric] = (channel, float(value))
     return [Reading(metric, value) for metric, (_, value) in best.items()]
+
+
+MODELS: tuple[DeviceModel, ...] = (
+    DeviceModel(
+        key="cayenne/lpp",
+        vendor="myDevices",
+        model="Cayenne LPP",
+        use_case="any",
+        metrics=METRICS,
+        spec="https://docs.mydevices.com/docs/lorawan/cayenne-lpp (Cayenne Low Power Payload 1.0; "
+        "extended types from github.com/ElectronicCats/CayenneLPP src/CayenneLPP.h)",
+        vectors="cayenne-lpp.json",
+        decode=lpp,
+    ),
+)

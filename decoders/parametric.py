@@ -15,7 +15,7 @@ on fPort 15, configuration on fPort 190. The TTN device repository has no TCR co
 
 from __future__ import annotations
 
-from decoders.base import DecodeError, Reader
+from decoders.base import TTN_REPO, DecodeError, DeviceModel, Reader
 from decoders.traffic import classes_from_means, mean_speed, v85
 from meetnet.records import Reading
 
@@ -268,3 +268,33 @@ def tcr(f_port: int, payload: bytes) -> list[Reading]:
     if batt or pv:
         out.append(battery)
     return out
+
+
+MODELS: tuple[DeviceModel, ...] = (
+    DeviceModel(
+        key="parametric/pcr2",
+        vendor="Parametric",
+        model="PCR2",
+        use_case="crossing",
+        metrics=("vehicle_count_ltr", "vehicle_count_rtl", "vehicle_count", "temperature", "battery",
+                 "battery_voltage"),
+        spec="https://www.parametric.ch/docs/pcr2/pcr2_app_payload_v3 and "
+        "https://docs.parametric-analytics.com/pcr2/manuals/lora_payload_v4/ ("
+        + TTN_REPO + "parametric/pcr2.js)",
+        vectors="parametric-pcr2.json",
+        decode=pcr2,
+    ),
+    DeviceModel(
+        key="parametric/tcr",
+        vendor="Parametric",
+        model="TCR",
+        use_case="crossing",
+        metrics=("vehicle_count_ltr", "vehicle_count_rtl", "vehicle_count", "vehicle_speed_mean",
+                 "vehicle_speed_v85", "temperature", "battery", "battery_voltage"),
+        spec="https://docs.pmx.systems/tcr/manuals/lora_payload_v1.3/ (TCR LoRaWAN payload "
+        "description, firmware V1.3, application payload on fPort 15) and "
+        "https://www.parametric-analytics.com/docs/tcr/tcr_app_payload_v1",
+        vectors="parametric-tcr.json",
+        decode=tcr,
+    ),
+)

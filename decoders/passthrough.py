@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from decoders.base import DecodeError
+from decoders.base import DecodeError, DeviceModel
 from decoders.config import DeviceConfig
 from decoders.fieldmap import FieldMap
 from meetnet.records import Reading
@@ -41,3 +41,19 @@ def decoded_object(decoded: Mapping[str, Any], config: DeviceConfig) -> list[Rea
 def _field_map(items: tuple[tuple[str, Any], ...]) -> FieldMap:
     # Built once per distinct map: every uplink of a fleet shares its model's map.
     return FieldMap(dict(items), name="field_map")
+
+
+MODELS: tuple[DeviceModel, ...] = (
+    DeviceModel(
+        key="meetnet/passthrough",
+        vendor="any",
+        model="network-decoded values",
+        use_case="any",
+        metrics=(),
+        spec="The Things Stack uplink_message.decoded_payload / ChirpStack v4 event/up object, "
+             "mapped by the device config's field_map",
+        vectors="meetnet-passthrough.json",
+        decode=payload,
+        decode_object=decoded_object,
+    ),
+)

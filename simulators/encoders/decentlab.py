@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping, Sequence
 
-from simulators.encoders.quantise import clamp_int
+from simulators.encoders.quantise import Encoder, clamp_int
 
 PORT = 1
 _VERSION = 2
@@ -75,3 +75,22 @@ def dl_mbx(values: Mapping[str, float]) -> tuple[int, bytes]:
     if "distance" in values:
         distance = [_word(values["distance"] * 1000), 1]
     return PORT, _frame([distance, _battery(values)])
+
+
+ENCODERS: dict[str, Encoder] = {
+    "decentlab/dl-pr26": dl_pr26,
+    "decentlab/dl-lp8p": dl_lp8p,
+    "decentlab/dl-mbx": dl_mbx,
+}
+
+RESOLUTION: dict[str, dict[str, float]] = {
+    "decentlab/dl-pr26": {"water_depth": 10.197 / 32768, "temperature": 0.003125, "battery_voltage": 0.001},
+    "decentlab/dl-lp8p": {
+        "temperature": 175.72 / 65536,
+        "humidity": 125 / 65536,
+        "pressure": 2,
+        "co2": 1,
+        "battery_voltage": 0.001,
+    },
+    "decentlab/dl-mbx": {"distance": 0.001, "battery_voltage": 0.001},
+}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping
 
-from simulators.encoders.quantise import clamp_int
+from simulators.encoders.quantise import Encoder, clamp_int
 
 PORT = 5
 
@@ -31,3 +31,21 @@ def ers_co2(values: Mapping[str, float]) -> tuple[int, bytes]:
     if "tvoc" in values:
         out += b"\x1c" + struct.pack(">H", clamp_int(values["tvoc"], 0, 65535))
     return PORT, bytes(out)
+
+
+ENCODERS: dict[str, Encoder] = {
+    "elsys/ers-co2": ers_co2,
+}
+
+RESOLUTION: dict[str, dict[str, float]] = {
+    "elsys/ers-co2": {
+        "temperature": 0.1,
+        "humidity": 1,
+        "light": 1,
+        "motion": 1,
+        "co2": 1,
+        "battery_voltage": 0.001,
+        "pressure": 0.1,
+        "tvoc": 1,
+    },
+}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping
 
-from simulators.encoders.quantise import clamp_int, directions
+from simulators.encoders.quantise import Encoder, clamp_int, directions
 
 PORT = 1
 # A simulated device has no hardware id of its own: the header carries a fixed one.
@@ -30,3 +30,16 @@ def people_counter(values: Mapping[str, float]) -> tuple[int, bytes]:
         0,  # payload counter
     )
     return PORT, bytes((0x02, 0x06)) + _DEVICE_ID + body
+
+
+ENCODERS: dict[str, Encoder] = {
+    "imbuildings/imbuildings-people-counter": people_counter,
+}
+
+RESOLUTION: dict[str, dict[str, float]] = {
+    "imbuildings/imbuildings-people-counter": {
+        "pedestrian_count_in": 1,
+        "pedestrian_count_out": 1,
+        "battery_voltage": 0.01,
+    },
+}

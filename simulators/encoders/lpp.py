@@ -6,6 +6,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping
 
+from simulators.encoders.quantise import Encoder
+
 PORT = 1
 
 # metric -> (channel, LPP type, struct format, raw units per catalog unit)
@@ -33,3 +35,12 @@ def lpp(values: Mapping[str, float]) -> tuple[int, bytes]:
     if not frame:
         frame += bytes((0, 0, 0))
     return PORT, bytes(frame)
+
+
+ENCODERS: dict[str, Encoder] = {
+    "cayenne/lpp": lpp,
+}
+
+RESOLUTION: dict[str, dict[str, float]] = {
+    "cayenne/lpp": {"temperature": 0.1, "humidity": 0.5, "pressure": 10, "light": 1, "distance": 0.001},
+}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping
 
-from simulators.encoders.quantise import clamp_int, directions
+from simulators.encoders.quantise import Encoder, clamp_int, directions
 
 PORT = 14
 
@@ -76,3 +76,24 @@ def tcr(values: Mapping[str, float]) -> tuple[int, bytes]:
     frame += empty + struct.pack(">HBHB", ltr_i, speed if ltr_i else 0, rtl_i, speed if rtl_i else 0)
     frame += empty + empty
     return TCR_PORT, frame
+
+
+ENCODERS: dict[str, Encoder] = {
+    "parametric/pcr2": pcr2,
+    "parametric/tcr": tcr,
+}
+
+RESOLUTION: dict[str, dict[str, float]] = {
+    "parametric/pcr2": {
+        "vehicle_count_ltr": 1,
+        "vehicle_count_rtl": 1,
+        "temperature": 0.1,
+        "battery_voltage": 0.001,
+    },
+    "parametric/tcr": {
+        "vehicle_count_ltr": 1,
+        "vehicle_count_rtl": 1,
+        "temperature": 0.1,
+        "battery_voltage": 0.001,
+    },
+}

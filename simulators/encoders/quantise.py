@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+
+#: Catalog values -> (fPort, payload bytes): one device model's frame.
+Encoder = Callable[[Mapping[str, float]], tuple[int, bytes]]
 
 
 def clamp_int(value: float, lo: int, hi: int) -> int:

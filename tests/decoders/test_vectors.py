@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from decoders import MODELS, DecodeError, decode
+from decoders import MODELS, DecodeError, decode, decode_frame
 from meetnet.catalog import METRICS, out_of_range
 from meetnet.records import Reading
 
@@ -95,8 +95,13 @@ def test_vendor_example(key: str, example: dict[str, Any]) -> None:
         with pytest.raises(DecodeError):
             decode(key, example["f_port"], payload, config, decoded)
         return
-    readings = decode(key, example["f_port"], payload, config, decoded)
+    frame = decode_frame(key, example["f_port"], payload, config, decoded)
+    readings = frame.readings
     _assert_readings(_as_dict(readings), example["readings"])
+    # What the frame says about the device itself (versions, serial number, settings confirmed
+    # by a downlink response) goes to the device's attributes, never to readings; an example
+    # without "attributes" carries none.
+    assert dict(frame.attributes) == example.get("attributes", {})
     for r in readings:
         # A passthrough model's metrics are whatever its device's field map names.
         declared = MODELS[key].metrics if MODELS[key].decode_object is None else (r.metric,)
@@ -116,7 +121,10 @@ _SPEC_CASES: list[tuple[str, int, str, dict[str, float | list[float]] | None]] =
     ("milesight-iot/em310-udl", 85, "017564 0382", None),  # distance value cut off
     ("milesight-iot/em310-udl", 85, "0175", None),  # battery value missing
     ("milesight-iot/em310-udl", 85, "01755c03", None),  # truncated channel header
-    ("milesight-iot/em310-udl", 85, "017564 0582ffff", None),  # unknown channel
+    # A pair the model does not document: stepped over when its type has Milesight's one size
+    # (0x82, a uint16 distance), refused when not (0xE1: its length cannot be known).
+    ("milesight-iot/em310-udl", 85, "017564 0582ffff", {"battery": 100}),
+    ("milesight-iot/em310-udl", 85, "017564 05e1ffff", None),
     ("milesight-iot/em310-udl", 1, "01755c", None),  # wrong fPort
     # EM500-SWL: depth in cm; 0xFFFF (read failed) and 0xFFFD (out of range) give no reading;
     # a history record carries its own unix time (0x65920080 = 1704067200 = 2024-01-01T00:00Z).

@@ -1,0 +1,38 @@
+"""Milesight AM series (indoor ambience) frames on fPort 85
+(decoders/milesight/tlv.py has the layout)."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping
+
+from simulators.encoders.milesight.frame import PORT
+from simulators.encoders.quantise import Encoder, clamp_int
+
+
+def am319(values: Mapping[str, float]) -> tuple[int, bytes]:
+    """AM319: temperature degC (0.1), humidity %RH (0.5), co2 ppm, pressure Pa (sent in 0.1 hPa),
+    battery %."""
+    out = bytearray()
+    if "battery" in values:
+        out += bytes((0x01, 0x75, clamp_int(values["battery"], 0, 100)))
+    if "temperature" in values:
+        out += bytes((0x03, 0x67)) + struct.pack("<h", clamp_int(values["temperature"] * 10, -32768, 32767))
+    if "humidity" in values:
+        out += bytes((0x04, 0x68, clamp_int(values["humidity"] * 2, 0, 255)))
+    if "co2" in values:
+        out += bytes((0x07, 0x7D)) + struct.pack("<H", clamp_int(values["co2"], 0, 65535))
+    if "pressure" in values:
+        out += bytes((0x09, 0x73)) + struct.pack("<H", clamp_int(values["pressure"] / 10, 0, 65535))
+    return PORT, bytes(out)
+
+
+ENCODERS: dict[str, Encoder] = {
+    "milesight-iot/am319": am319,
+    "milesight-iot/am307": am319,  # same channels as the AM319
+}
+
+RESOLUTION: dict[str, dict[str, float]] = {
+    "milesight-iot/am319": {"battery": 1, "temperature": 0.1, "humidity": 0.5, "co2": 1, "pressure": 10},
+    "milesight-iot/am307": {"battery": 1, "temperature": 0.1, "humidity": 0.5, "co2": 1, "pressure": 10},
+}
