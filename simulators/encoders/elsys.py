@@ -10,9 +10,8 @@ from simulators.encoders.quantise import Encoder, clamp_int
 PORT = 5
 
 
-def ers_co2(values: Mapping[str, float]) -> tuple[int, bytes]:
-    """ERS CO2: temperature degC (0.1), humidity %RH, light lx, motion count, co2 ppm,
-    battery_voltage V (sent in mV), pressure Pa (sent in 1/1000 hPa), tvoc ppb."""
+def _frame(values: Mapping[str, float]) -> bytes:
+    """The family's type/value frame of whichever of the values are given, in type order."""
     out = bytearray()
     if "temperature" in values:
         out += b"\x01" + struct.pack(">h", clamp_int(values["temperature"] * 10, -32768, 32767))
@@ -30,11 +29,27 @@ def ers_co2(values: Mapping[str, float]) -> tuple[int, bytes]:
         out += b"\x14" + struct.pack(">I", clamp_int(values["pressure"] * 10, 0, 0xFFFFFFFF))
     if "tvoc" in values:
         out += b"\x1c" + struct.pack(">H", clamp_int(values["tvoc"], 0, 65535))
-    return PORT, bytes(out)
+    return bytes(out)
+
+
+def ers_co2(values: Mapping[str, float]) -> tuple[int, bytes]:
+    """ERS CO2: temperature degC (0.1), humidity %RH, light lx, motion count, co2 ppm,
+    battery_voltage V (sent in mV), pressure Pa (sent in 1/1000 hPa), tvoc ppb."""
+    return PORT, _frame(values)
+
+
+_LITE = ("temperature", "humidity", "co2", "battery_voltage")
+
+
+def ers_co2_lite(values: Mapping[str, float]) -> tuple[int, bytes]:
+    """ERS CO2 Lite: temperature degC (0.1), humidity %RH, co2 ppm, battery_voltage V (sent in
+    mV); values of sensors the Lite does not have (light, PIR, pressure, TVOC) are not sent."""
+    return PORT, _frame({k: v for k, v in values.items() if k in _LITE})
 
 
 ENCODERS: dict[str, Encoder] = {
     "elsys/ers-co2": ers_co2,
+    "elsys/ers-co2-lite": ers_co2_lite,
 }
 
 RESOLUTION: dict[str, dict[str, float]] = {
@@ -47,5 +62,11 @@ RESOLUTION: dict[str, dict[str, float]] = {
         "battery_voltage": 0.001,
         "pressure": 0.1,
         "tvoc": 1,
+    },
+    "elsys/ers-co2-lite": {
+        "temperature": 0.1,
+        "humidity": 1,
+        "co2": 1,
+        "battery_voltage": 0.001,
     },
 }
