@@ -1,7 +1,8 @@
 """Parametric radar counters: PCR2 (people / vehicle counter) and TCR (traffic counter).
 
 PCR2 payloads: "PCR2 Application Payload" V2, V3 and V4 and "PCR2 Configuration Payload" V2..V6
-(https://www.parametric.ch/docs/pcr2/pcr2_app_payload_v3,
+(https://www.parametric.ch/docs/pcr2/pcr2_app_payload_v2 for the ELSYS-compatible layout,
+https://www.parametric.ch/docs/pcr2/pcr2_app_payload_v3,
 https://docs.parametric-analytics.com/pcr2/manuals/lora_payload_v4/) and the vendor codec in the
 TTN device repository (vendor/parametric/pcr2.js). Application data on fPort 14, configuration on
 fPort 190. All multi-byte values are big-endian.
@@ -55,27 +56,56 @@ def _temperature(raw: int) -> Reading:
     return Reading("temperature", raw / 10.0)
 
 
+# ELSYS-compatible format (payload type 0): each field is an Elsys type byte and a big-endian
+# 16-bit value. Parametric's documents give each type one meaning, whatever its position:
+_ELSYS_LTR = 0x0A  # "LTR ID, objects counted left-to-right" (Elsys pulse input 1)
+_ELSYS_RTL = 0x16  # "RTL ID, objects counted right-to-left" (Elsys pulse input 2)
+_ELSYS_TEMP = 0x01  # "TEMP ID, CPU temperature", int16 in 0.1 degC (Elsys temperature)
+_ELSYS_NAMES = {_ELSYS_LTR: "left-to-right counter", _ELSYS_RTL: "right-to-left counter",
+                _ELSYS_TEMP: "CPU temperature"}
+
+
 def _elsys(payload: bytes) -> list[Reading]:
-    """ELSYS-compatible format (payload type 0): 0A ltr(2) 16 rtl(2) 01 temp(2). Firmware 3.x
-    can also send RTL under a second 0A (the Elsys pulse type repeated), so a second 0A is RTL."""
+    """ELSYS-compatible format (payload type 0): ``0A ltr(2) 16 rtl(2) 01 temp(2)``.
+
+    Parametric documents one type per direction: "PCR2 Application Payload V2" (firmware 3.2.0,
+    https://www.parametric.ch/docs/pcr2/pcr2_app_payload_v2, its one layout table "0A ltr | 16
+    rtl | 01 temp": 0x0A = objects counted left-to-right, 0x16 = objects counted right-to-left)
+    and the vendor codec (TTN vendor/parametric/pcr2.js, ``decode_elsys_pl``: 0x0A -> LTR, 0x16 ->
+    RTL). "PCR2 Application Payloads V3" and "PCR2 LoRaWAN Payload Description V4" keep this
+    format as the one for compatibility with ELSYS devices, in which 0x0A and 0x16 are pulse
+    inputs 1 and 2. So every 0x0A is the left-to-right count, a second 0x0A included: it is
+    never the right-to-left count (no document has a PCR2 send RTL under 0x0A), and a frame that
+    repeats a field gives two values for one count. Such a frame is refused rather than guessed
+    at (the vendor codec would silently keep the last value). A frame with only one of the two
+    counters gives that direction alone: no zero is made up for the other, and no total.
+    """
     r = Reader(payload)
-    ltr: int | None = None
-    rtl: int | None = None
-    out: list[Reading] = []
+    values: dict[int, int] = {}
     while r.remaining():
         kind = r.u8()
+        at = r.pos - 1
         value = r.take(2)
-        if kind == 0x0A and ltr is None:
-            ltr = _u16(value, 0)
-        elif kind in (0x0A, 0x16) and rtl is None:
-            rtl = _u16(value, 0)
-        elif kind == 0x01:
-            out.append(_temperature(_s16(value, 0)))
-        else:
-            raise DecodeError(f"unexpected PCR2 ELSYS field 0x{kind:02x} at offset {r.pos - 3}")
-    if ltr is None and rtl is None:
+        if kind not in _ELSYS_NAMES:
+            raise DecodeError(f"unexpected PCR2 ELSYS field 0x{kind:02x} at offset {at}")
+        if kind in values:
+            raise DecodeError(
+                f"PCR2 ELSYS field 0x{kind:02x} ({_ELSYS_NAMES[kind]}) repeated at offset {at}: "
+                "Parametric documents each field once (0x0A left-to-right, 0x16 right-to-left)"
+            )
+        values[kind] = _s16(value, 0) if kind == _ELSYS_TEMP else _u16(value, 0)
+    ltr, rtl = values.get(_ELSYS_LTR), values.get(_ELSYS_RTL)
+    if ltr is not None and rtl is not None:
+        out = _counts(ltr, rtl)
+    elif ltr is not None:
+        out = [Reading("vehicle_count_ltr", float(ltr))]
+    elif rtl is not None:
+        out = [Reading("vehicle_count_rtl", float(rtl))]
+    else:
         raise DecodeError("PCR2 ELSYS payload without counters")
-    return _counts(ltr or 0, rtl or 0) + out
+    if _ELSYS_TEMP in values:
+        out.append(_temperature(values[_ELSYS_TEMP]))
+    return out
 
 
 def _lpp(payload: bytes) -> list[Reading]:
@@ -133,8 +163,9 @@ def pcr2(f_port: int, payload: bytes) -> list[Reading]:
     fPort 14: left-to-right and right-to-left counts since the previous uplink ->
     ``vehicle_count_ltr``, ``vehicle_count_rtl`` and their sum ``vehicle_count``; CPU
     temperature (0.1 degC) -> ``temperature``; with an SBX solar charger the battery (V3: %,
-    V4: mV). Formats: ELSYS-compatible (starts 0A), Cayenne LPP (starts 00 66), extended V3/V4
-    (starts be 01 03 / be 01 04). fPort 190: configuration / device id frames, no readings.
+    V4: mV). Formats: ELSYS-compatible (starts 0A; 0x0A is always left-to-right and 0x16
+    right-to-left, a repeated field is refused: see ``_elsys``), Cayenne LPP (starts 00 66),
+    extended V3/V4 (starts be 01 03 / be 01 04). fPort 190: configuration / device id frames, no readings.
     Firmware 4 application frames (payload V5, be 01 xx a5) are not decoded: DecodeError.
     """
     if not payload:
@@ -278,7 +309,8 @@ MODELS: tuple[DeviceModel, ...] = (
         use_case="crossing",
         metrics=("vehicle_count_ltr", "vehicle_count_rtl", "vehicle_count", "temperature", "battery",
                  "battery_voltage"),
-        spec="https://www.parametric.ch/docs/pcr2/pcr2_app_payload_v3 and "
+        spec="https://www.parametric.ch/docs/pcr2/pcr2_app_payload_v2 (ELSYS layout), "
+        "https://www.parametric.ch/docs/pcr2/pcr2_app_payload_v3 and "
         "https://docs.parametric-analytics.com/pcr2/manuals/lora_payload_v4/ ("
         + TTN_REPO + "parametric/pcr2.js)",
         vectors="parametric-pcr2.json",

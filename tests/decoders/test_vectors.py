@@ -163,10 +163,11 @@ _SPEC_CASES: list[tuple[str, int, str, dict[str, float | list[float]] | None]] =
     ("imbuildings/imbuildings-people-counter", 1, "0206 0004a30b00f0d40e 00", None),
     ("imbuildings/imbuildings-people-counter", 1, "0103 0004a30b", None),  # comfort sensor
     ("imbuildings/imbuildings-people-counter", 1, "", None),
-    # PCR2: firmware 3 ELSYS format with RTL under a second 0A; negative temperature
-    # (0xFF9A = -102 -> -10.2); Cayenne LPP counts; device id frame of firmware 4 on 190.
-    ("parametric/pcr2", 14, "0a0002 0a0001 010139",
-     {"vehicle_count_ltr": 2, "vehicle_count_rtl": 1, "vehicle_count": 3, "temperature": 31.3}),
+    # PCR2: a second 0A is the left-to-right field again, never right-to-left (Parametric's
+    # PCR2 Application Payload V2 and pcr2.js: 0A = LTR, 16 = RTL), so a frame repeating it is
+    # refused (tests/decoders/test_parametric.py); negative temperature (0xFF9A = -102 ->
+    # -10.2); Cayenne LPP counts; device id frame of firmware 4 on 190.
+    ("parametric/pcr2", 14, "0a0002 0a0001 010139", None),
     ("parametric/pcr2", 14, "0a0010 160013 01ff9a",
      {"vehicle_count_ltr": 16, "vehicle_count_rtl": 19, "vehicle_count": 35, "temperature": -10.2}),
     ("parametric/pcr2", 14, "006605 016603 0267",
