@@ -211,7 +211,7 @@ _SPEC_CASES: list[tuple[str, int, str, dict[str, float | list[float]] | None]] =
     ("dragino/ldds75", 2, "ce1c 0b05 00 0105 01", {"battery_voltage": 3.612, "distance": 2.821}),
     ("dragino/ldds75", 2, "0e1c 0000 00 0000 00", {"battery_voltage": 3.612}),
     ("dragino/ldds75", 2, "0e1c 0013 00", {"battery_voltage": 3.612}),
-    ("dragino/ldds75", 5, "0c 0101 01 00 0e1c", {}),
+    ("dragino/ldds75", 5, "0c 0101 01 00 0e1c", {"battery_voltage": 3.612}),
     ("dragino/ldds75", 5, "0c01", None),
     ("dragino/ldds75", 2, "0e1c0b05000105", None),
     ("dragino/ldds75", 2, "", None),
