@@ -23,6 +23,23 @@ class Device(BaseModel):
     battery_percent: float | None = Field(default=None, examples=[87.0])
 
 
+class AttributeValue(BaseModel):
+    value: str | int | float | bool = Field(examples=["v1.10"])
+    at: datetime = Field(description="when the device reported it (the uplink's received time)",
+                         examples=["2026-11-23T08:00:00Z"])
+
+
+class DeviceAttributes(BaseModel):
+    """What the device said about itself, newest value per name (docs/architecture.md, "Decode")."""
+
+    dev_eui: str = Field(examples=["24e124713c012345"])
+    attributes: dict[str, AttributeValue] = Field(
+        description="firmware_version, hardware_version, sn, lorawan_class, and the settings a "
+                    "downlink response confirmed (collection_interval, report_interval, ...)",
+        examples=[{"firmware_version": {"value": "v1.10", "at": "2026-11-23T08:00:00Z"},
+                   "collection_interval": {"value": 600, "at": "2026-11-23T08:00:00Z"}}])
+
+
 class ReadingPoint(BaseModel):
     time: datetime = Field(examples=["2026-11-23T08:00:00Z"])
     value: float = Field(examples=[812.0])

@@ -11,13 +11,11 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from decoders.config import DeviceConfig
+from meetnet.records import AttributeValue as AttributeValue  # re-exported for decoders
 from meetnet.records import Reading
 
 #: Where the vendors' codecs and device descriptions are published (cited in model specs).
 TTN_REPO = "https://github.com/TheThingsNetwork/lorawan-devices/blob/master/vendor/"
-
-#: A device attribute's value: a version, a serial number, a setting the device reported.
-AttributeValue = str | int | float | bool
 
 DecoderFn = Callable[[int, bytes], list[Reading]]
 #: Decodes the network server's own decoded object (TTS decoded_payload, ChirpStack object).

@@ -18,7 +18,7 @@ import psycopg
 from pydantic import ValidationError
 
 import decoders
-from decoders import DecodeError, DeviceConfig
+from decoders import DecodeError, DeviceConfig, Frame
 from decoders.config import config_model
 from decoders.js import JsCodec
 from ingest.envelopes import EnvelopeError, IdentityMismatch, Ignored, parse
@@ -27,7 +27,7 @@ from meetnet.records import DeviceEvent, Reading, Uplink
 from meetnet.settings import Settings
 from store import codecs as codec_store
 from store import devices as registry
-from store.rows import Batch, DeviceSeen, ReadingRow, UplinkRow, dead_letter
+from store.rows import Batch, DeviceAttributes, DeviceSeen, ReadingRow, UplinkRow, dead_letter
 
 log = logging.getLogger(__name__)
 
@@ -196,14 +196,14 @@ class Pipeline:
         database (psycopg.OperationalError) propagates: that is not the message's fault.
         """
         marks = (len(batch.uplinks), len(batch.readings), len(batch.dead_letters),
-                 len(batch.seen))
+                 len(batch.seen), len(batch.attributes))
         try:
             self._handle(topic, payload, batch)
         except psycopg.OperationalError:
             raise
         except Exception as exc:
             del batch.uplinks[marks[0]:], batch.readings[marks[1]:]
-            del batch.dead_letters[marks[2]:], batch.seen[marks[3]:]
+            del batch.dead_letters[marks[2]:], batch.seen[marks[3]:], batch.attributes[marks[4]:]
             log.warning("message on %r made ingest fail (%s); kept as a dead letter",
                         topic[:200], type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
             self._dead(batch, "internal", internal_reason(exc), topic, payload)
@@ -265,32 +265,44 @@ class Pipeline:
             # fPort 0 / no FRMPayload: a MAC-only uplink, nothing to decode.
             batch.outcomes["empty"] += 1
             return
+        undecodable: str | None = None
         try:
-            readings = self._decode(known, up)
+            frame = self._decode(known, up)
         except DecodeError as exc:
-            self._dead(batch, "decode", f"{known.info.model_key}: {exc}", topic, payload, up.dev_eui)
-            return
-        rows, refused = validated_rows(readings, known.info.id, up.received_at)
+            if exc.partial is None:
+                self._dead(batch, "decode", f"{known.info.model_key}: {exc}", topic, payload,
+                           up.dev_eui)
+                return
+            # The frame broke off (an unknown channel after known ones): what came before is
+            # kept, and so is the whole message, with the reason.
+            undecodable = f"{known.info.model_key}: {exc}"
+            frame = exc.partial
+        rows, refused = validated_rows(frame.readings, known.info.id, up.received_at)
         batch.readings.extend(rows)
+        if frame.attributes:
+            batch.attributes.append(DeviceAttributes(known.info.id, up.received_at, frame.attributes))
         for row in rows:
             if row.metric == "battery":
                 batch.seen.append(DeviceSeen(known.info.id, up.received_at, row.value))
-        if refused:
+        if undecodable is not None:
+            self._dead(batch, "decode", "; ".join([undecodable, *refused]), topic, payload,
+                       up.dev_eui)
+        elif refused:
             # The plausible values of the same frame are kept; the message is kept too, with
             # every value that was refused.
             self._dead(batch, "validate", "; ".join(refused), topic, payload, up.dev_eui)
         else:
             batch.outcomes["stored"] += 1
 
-    def _decode(self, known: _Known, up: Uplink) -> list[Reading]:
+    def _decode(self, known: _Known, up: Uplink) -> Frame:
         key = known.info.model_key
         if key in decoders.MODELS:
-            return decoders.decode(key, up.f_port or 0, up.payload, known.config, up.decoded)
+            return decoders.decode_frame(key, up.f_port or 0, up.payload, known.config, up.decoded)
         # Not built in: an organisation's JavaScript codec, run in the sandbox (decoders/js.py).
         codec = self.codecs.get(key)
         if codec is None:
             raise DecodeError(f"no decoder or codec for model {key!r}")
-        return decoders.derive(codec.decode(up.f_port or 0, up.payload), known.config)
+        return Frame(decoders.derive(codec.decode(up.f_port or 0, up.payload), known.config))
 
     @staticmethod
     def _dead(batch: Batch, stage: str, reason: str, topic: str, payload: bytes,

@@ -12,6 +12,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 Network = Literal["tts", "chirpstack", "webhook"]
+#: A device attribute's value (decoders.Frame.attributes): a version, a serial number, a
+#: setting the device confirmed.
+AttributeValue = str | int | float | bool
 
 
 @dataclass(frozen=True, slots=True)

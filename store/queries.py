@@ -122,6 +122,12 @@ def get_device(conn: psycopg.Connection[Any], dev_eui: str, *,
                            [dev_eui, *params]).fetchone()
 
 
+def device_attributes(conn: psycopg.Connection[Any], dev_eui: str) -> dict[str, Any]:
+    """``devices.attributes`` (migration 0012) of a device the caller has checked it may see."""
+    row = conn.execute("SELECT attributes FROM devices WHERE dev_eui = %s", (dev_eui,)).fetchone()
+    return dict(row[0]) if row else {}
+
+
 def readings(conn: psycopg.Connection[Any], dev_eui: str, metric: str, *,
              start: datetime | None, end: datetime | None, after: datetime | None = None,
              limit: int = 1000) -> list[Point]:

@@ -7,10 +7,14 @@ adds up at thousands of messages per second."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
+
+from meetnet.records import AttributeValue
 
 
 class UplinkRow(NamedTuple):
@@ -82,6 +86,14 @@ class DeviceSeen(NamedTuple):
     battery_percent: float | None = None
 
 
+class DeviceAttributes(NamedTuple):
+    """What one frame said about its device (decoders.Frame.attributes), and when."""
+
+    device_id: int
+    at: datetime
+    values: Mapping[str, AttributeValue]
+
+
 class Latest(NamedTuple):
     """The newest reading of each (device, metric) in a batch, as columns."""
 
@@ -104,6 +116,7 @@ class Batch:
     readings: list[ReadingRow] = field(default_factory=list)
     dead_letters: list[DeadLetterRow] = field(default_factory=list)
     seen: list[DeviceSeen] = field(default_factory=list)
+    attributes: list[DeviceAttributes] = field(default_factory=list)
     #: How each message behind the batch ended (stored, dead_letter, event, ignored, empty):
     #: counted here and turned into metrics only once the batch has committed.
     outcomes: Counter[str] = field(default_factory=Counter)
@@ -121,6 +134,22 @@ class Batch:
         if self._sealed is None:
             self._sealed = (_newest_readings(self.readings), _newest_seen(self.seen))
         return self._sealed
+
+
+def attribute_updates(rows: list[DeviceAttributes]) -> tuple[list[int], list[str]]:
+    """Per device (sorted, as for `seen`), the newest value of each attribute its frames in the
+    batch reported, as ``{name: {"value": v, "at": iso time}}`` JSON text for ``devices.attributes``
+    (migration 0012)."""
+    newest: dict[int, dict[str, tuple[datetime, AttributeValue]]] = {}
+    for row in rows:
+        names = newest.setdefault(row.device_id, {})
+        for name, value in row.values.items():
+            cur = names.get(name)
+            if cur is None or row.at >= cur[0]:
+                names[name] = (row.at, value)
+    ids = sorted(newest)
+    return ids, [json.dumps({name: {"value": value, "at": at.isoformat()}
+                             for name, (at, value) in newest[i].items()}) for i in ids]
 
 
 def _newest_readings(rows: list[ReadingRow]) -> Latest:

@@ -20,7 +20,7 @@ import psycopg
 from psycopg.copy import Copy, FileWriter
 from psycopg.types.json import set_json_dumps
 
-from store.rows import Batch, DeadLetterRow, dead_letter
+from store.rows import Batch, DeadLetterRow, attribute_updates, dead_letter
 
 _STAGING = """
 CREATE TEMP TABLE IF NOT EXISTS stage_readings (
@@ -131,6 +131,21 @@ class Writer:
                        WHERE d.id = s.id""",
                     ([x.device_id for x in seen], [x.at for x in seen],
                      [x.battery_percent for x in seen]),
+                )
+            if batch.attributes:
+                # Newest value per attribute name: a frame redelivered late never puts an old
+                # firmware version back (each value carries the time its frame was received).
+                attr_ids, attr_values = attribute_updates(batch.attributes)
+                cur.execute(
+                    """UPDATE devices d SET attributes = d.attributes || (
+                           SELECT COALESCE(jsonb_object_agg(e.key, e.value), '{}'::jsonb)
+                           FROM jsonb_each(a.attrs) AS e
+                           WHERE NOT (d.attributes ? e.key)
+                              OR (d.attributes -> e.key ->> 'at')::timestamptz
+                                 <= (e.value ->> 'at')::timestamptz)
+                       FROM unnest(%s::bigint[], %s::jsonb[]) AS a(id, attrs)
+                       WHERE d.id = a.id""",
+                    (attr_ids, attr_values),
                 )
         return WriteResult(n_up, n_read, len(batch.dead_letters))
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import Caller, Conn, Writer, visible_device
 from api.problems import Problem
-from api.schemas import Device, DeviceIn, DevicePatch, ReadingsPage
+from api.schemas import Device, DeviceAttributes, DeviceIn, DevicePatch, ReadingsPage
 from store import devices as registry
 from store import queries, series
 
@@ -72,6 +72,17 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
 @router.get("/devices/{dev_eui}", response_model=Device, summary="One device")
 def get_device(dev_eui: str, conn: Conn, caller: Caller) -> Device:
     return Device.model_validate(visible_device(conn, caller, dev_eui), from_attributes=True)
+
+
+@router.get("/devices/{dev_eui}/attributes", response_model=DeviceAttributes,
+            summary="What the device said about itself: versions, serial number, settings")
+def device_attributes(dev_eui: str, conn: Conn, caller: Caller) -> DeviceAttributes:
+    """The newest value of each attribute the device reported beside its measurements (a
+    Milesight device-information or downlink-response channel, a Dragino status frame), with the
+    time it was reported. Whoever may see the device may see these."""
+    row = visible_device(conn, caller, dev_eui)
+    return DeviceAttributes(dev_eui=row.dev_eui,
+                            attributes=queries.device_attributes(conn, row.dev_eui))
 
 
 @router.get("/devices/{dev_eui}/readings", response_model=ReadingsPage,

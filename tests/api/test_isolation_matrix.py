@@ -52,6 +52,7 @@ BINS = [
 #: GET routes that answer for one device: the query they need.
 DEVICE_ROUTES: dict[str, dict[str, str]] = {
     "/v1/devices/{dev_eui}": {},
+    "/v1/devices/{dev_eui}/attributes": {},
     "/v1/devices/{dev_eui}/readings": {"metric": "co2", **WINDOW},
     "/v1/classrooms/{dev_eui}/report": WINDOW,
     "/v1/water/{dev_eui}/report": WINDOW,

@@ -97,8 +97,8 @@ def test_duplicates_malformed_and_unknown(running: tuple[Subscriber, MqttPublish
     doc = json.loads(body)
     doc["uplink_message"].pop("version_ids", None)
     pub.send(topic, json.dumps(doc).encode())
-    # A payload the decoder refuses (unknown channel).
-    topic, body = tts_uplink(BIN, 85, bytes.fromhex("0582ffff"), f_cnt=999, received_at=T0)
+    # A payload the decoder refuses (a channel of unknown length).
+    topic, body = tts_uplink(BIN, 85, bytes.fromhex("05e1ffff"), f_cnt=999, received_at=T0)
     pub.send(topic, body)
 
     total = n + 10 + 3
