@@ -11,8 +11,9 @@ from simulators.encoders.quantise import Encoder, clamp_int, directions
 
 
 def vs133(values: Mapping[str, float]) -> tuple[int, bytes]:
-    """VS133: pedestrian_count_in / _out of the period on line 1 (a total ``pedestrian_count``
-    alone is split over both directions), with the line totals sent as the same numbers."""
+    """VS133 / VS135: pedestrian_count_in / _out of the period on line 1 (a total
+    ``pedestrian_count`` alone is split over both directions), with the line totals sent as the
+    same numbers."""
     in_i, out_i = directions(values, "pedestrian_count_in", "pedestrian_count_out",
                              "pedestrian_count")
     frame = (
@@ -39,12 +40,31 @@ def vs121(values: Mapping[str, float]) -> tuple[int, bytes]:
     return PORT, bytes(out)
 
 
+def vs350(values: Mapping[str, float]) -> tuple[int, bytes]:
+    """VS350: battery (%) and temperature (0.1 degC) when given, then the period's
+    pedestrian_count_in / _out (uint16; a total alone is split over both directions)."""
+    out = bytearray()
+    if "battery" in values:
+        out += bytes((0x01, 0x75, clamp_int(values["battery"], 0, 100)))
+    if "temperature" in values:
+        out += bytes((0x03, 0x67)) + struct.pack("<h", clamp_int(values["temperature"] * 10, -32768, 32767))
+    in_i, out_i = directions(values, "pedestrian_count_in", "pedestrian_count_out",
+                             "pedestrian_count")
+    out += bytes((0x05, 0xCC)) + struct.pack("<HH", in_i, out_i)
+    return PORT, bytes(out)
+
+
 ENCODERS: dict[str, Encoder] = {
     "milesight-iot/vs133": vs133,
+    "milesight-iot/vs135": vs133,
     "milesight-iot/vs121": vs121,
+    "milesight-iot/vs350": vs350,
 }
 
 RESOLUTION: dict[str, dict[str, float]] = {
     "milesight-iot/vs133": {"pedestrian_count_in": 1, "pedestrian_count_out": 1},
+    "milesight-iot/vs135": {"pedestrian_count_in": 1, "pedestrian_count_out": 1},
     "milesight-iot/vs121": {"people_count": 1, "pedestrian_count_in": 1, "pedestrian_count_out": 1},
+    "milesight-iot/vs350": {"battery": 1, "temperature": 0.1, "pedestrian_count_in": 1,
+                            "pedestrian_count_out": 1},
 }
