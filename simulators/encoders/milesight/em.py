@@ -33,7 +33,8 @@ def em500_swl(values: Mapping[str, float]) -> tuple[int, bytes]:
 
 
 def em400_udl(values: Mapping[str, float]) -> tuple[int, bytes]:
-    """EM400-UDL: battery %, temperature degC (0.1), distance m (sent in mm), tilt 0/1."""
+    """EM400-UDL, EM400-MUD and EM400-TLD: battery %, temperature degC (0.1), distance m (sent in
+    mm), tilt 0/1."""
     out = bytearray()
     if "battery" in values:
         out += bytes((0x01, 0x75, clamp_int(values["battery"], 0, 100)))
@@ -62,6 +63,7 @@ ENCODERS: dict[str, Encoder] = {
     "milesight-iot/em400-udl": em400_udl,
     "milesight-iot/em500-udl": em500_udl,
     "milesight-iot/em400-mud": em400_udl,  # same frame as the EM400-UDL
+    "milesight-iot/em400-tld": em400_udl,  # same measurement channels, a laser instead of sound
 }
 
 RESOLUTION: dict[str, dict[str, float]] = {
@@ -70,4 +72,5 @@ RESOLUTION: dict[str, dict[str, float]] = {
     "milesight-iot/em400-udl": {"battery": 1, "temperature": 0.1, "distance": 0.001, "tilt": 1},
     "milesight-iot/em500-udl": {"battery": 1, "distance": 0.001},
     "milesight-iot/em400-mud": {"battery": 1, "temperature": 0.1, "distance": 0.001, "tilt": 1},
+    "milesight-iot/em400-tld": {"battery": 1, "temperature": 0.1, "distance": 0.001, "tilt": 1},
 }
