@@ -167,7 +167,10 @@ class Model:
                 spec = Channel(size_by_type)
             size, read, describe = spec
             if not isinstance(size, int):
-                size = size(payload[pos:])
+                try:
+                    size = size(payload[pos:])
+                except DecodeError as exc:  # e.g. a history record of an undocumented type
+                    raise self._error(str(exc), out, attrs) from None
             end = pos + size
             if end > n:
                 raise self._error(f"payload too short: need {size} byte(s) at offset {pos}, "

@@ -52,3 +52,14 @@ def test_a_cut_off_value_keeps_the_channels_before_it() -> None:
         EM310_UDL.frame(85, bytes.fromhex("017564 0382"))
     assert err.value.partial is not None
     assert [r.metric for r in err.value.partial.readings] == ["battery"]
+
+
+def test_a_record_of_unknown_length_keeps_the_channels_before_it() -> None:
+    # VS121 history records (20/CE) say their length by their data type; 0x00 is undocumented.
+    from decoders.milesight.vs import VS121
+
+    with pytest.raises(DecodeError) as err:
+        VS121.frame(85, bytes.fromhex("04c903010000 20ce 80009265 00 ff".replace(" ", "")))
+    assert err.value.partial is not None
+    assert [r.metric for r in err.value.partial.readings] == ["people_count"]
+    assert "history data type 0x00" in str(err.value)
