@@ -30,6 +30,11 @@ _METRICS = (
     Metric("light", "lx", "Illuminance", 0, 200_000, "classroom"),
     Metric("motion", "count", "PIR motion events since the previous uplink", 0, 65535, "classroom"),
     Metric("tvoc", "ppb", "Total volatile organic compounds", 0, 60000, "classroom"),
+    # Particulate matter, mass concentration in micrograms per m3 ("ug/m3", a SenML secondary
+    # unit, RFC 8798 section 3). The ranges: what indoor PM sensors report (Milesight AM308 and
+    # AM319: 0..1000), doubled.
+    Metric("pm2_5", "ug/m3", "Particulate matter up to 2.5 um (PM2.5)", 0, 2000, "classroom"),
+    Metric("pm10", "ug/m3", "Particulate matter up to 10 um (PM10)", 0, 2000, "classroom"),
     # Waste bins
     Metric("distance", "m", "Distance from sensor to the nearest surface", 0, 20, "waste"),
     Metric("fill_level", "%", "Bin fill level derived from distance and bin depth", 0, 100, "waste"),

@@ -9,7 +9,7 @@ a setting it accepted on channel ``ff`` or ``fe`` with the command's type. Those
 describe the device (intervals, time zone, screen, buzzer, calibration, alarm thresholds), so
 they become attributes, with the vendor codec's names; its nested objects are flattened to
 ``<group>_<field>`` and its "enable"/"disable" to booleans. Measurements without a catalog
-metric (PIR state, light level 0..5, TVOC as an IAQ index or in ug/m3, PM2.5, PM10, HCHO, O3,
+metric (PIR state, light level 0..5, TVOC as an IAQ index or in ug/m3, HCHO, O3,
 buzzer state) are documented channels that are skipped.
 """
 
@@ -229,6 +229,26 @@ def _history(size: int) -> Channel:
     return measure(size, _am300_history)
 
 
+def _pm(metric: str) -> Channel:
+    """PM2.5 / PM10 (uint16 LE, ug/m3)."""
+    return measure(2, lambda b: [Reading(metric, float(u16(b)))])
+
+
+def _history_pm(size: int, pm10: bool) -> Channel:
+    """An AM300 history record with PM2.5 after the common head (bytes 16-17), then PM10 (18-19)
+    on the models that measure it, or HCHO (the AM319 HCHO WELL variant, not stored)."""
+
+    def read(b: bytes) -> list[Reading]:
+        out = _am300_history(b)
+        when = out[0].time
+        out.append(Reading("pm2_5", float(u16(b[16:18])), time=when))
+        if pm10:
+            out.append(Reading("pm10", float(u16(b[18:20])), time=when))
+        return out
+
+    return measure(size, read)
+
+
 AM307 = Model("AM307", {
     **_AM300_MEASURES,
     (0x20, 0xCE): _history(16),  # history record, TVOC as IAQ
@@ -251,32 +271,32 @@ retransmission settings)."""
 
 AM308 = Model("AM308", {
     **_AM300_MEASURES,
-    (0x0B, 0x7D): ignored(2),  # PM2.5, ug/m3
-    (0x0C, 0x7D): ignored(2),  # PM10, ug/m3
-    (0x20, 0xCE): _history(20),  # history record (+ PM2.5, PM10), TVOC as IAQ
-    (0x21, 0xCE): _history(20),  # history record (+ PM2.5, PM10), TVOC in ug/m3
+    (0x0B, 0x7D): _pm("pm2_5"),  # PM2.5, ug/m3
+    (0x0C, 0x7D): _pm("pm10"),  # PM10, ug/m3
+    (0x20, 0xCE): _history_pm(20, pm10=True),  # history record (+ PM2.5, PM10), TVOC as IAQ
+    (0x21, 0xCE): _history_pm(20, pm10=True),  # history record (+ PM2.5, PM10), TVOC in ug/m3
     **_both({**_am300_responses(5, {**_SCREEN_AM300, "pm2_5": 7, "pm10": 8}),
              0x65: attribute(2, _uint("pm2_5_collection_interval", 2))}),
 })
 """Milesight AM308 indoor ambience monitor with PM sensor (AM300 series user guide;
 github.com/Milesight-IoT/SensorDecoders am-series/am308; TTN vendor/milesight-iot/am308.js).
 
-The AM307's channels plus PM2.5 (0B/7D) and PM10 (0C/7D, uint16 ug/m3; no catalog metric,
-skipped), 20-byte history records (the AM307's and PM2.5, PM10) and the PM2.5 collection interval
-response (65, uint16 s)."""
+The AM307's channels plus PM2.5 (0B/7D) and PM10 (0C/7D, uint16 LE ug/m3 -> ``pm2_5``,
+``pm10``), 20-byte history records (the AM307's and PM2.5, PM10) and the PM2.5 collection
+interval response (65, uint16 s)."""
 
 
 AM319 = Model("AM319", {
     **_AM300_MEASURES,
     (0x0A, 0x7D): ignored(2),  # HCHO (AM319 HCHO), mg/m3 (raw / 100)
-    (0x0B, 0x7D): ignored(2),  # PM2.5, ug/m3
-    (0x0C, 0x7D): ignored(2),  # PM10, ug/m3
+    (0x0B, 0x7D): _pm("pm2_5"),  # PM2.5, ug/m3
+    (0x0C, 0x7D): _pm("pm10"),  # PM10, ug/m3
     (0x0D, 0x7D): ignored(2),  # O3 (AM319 O3), ppm (raw / 100)
     (0x0F, 0x7D): ignored(2),  # HCHO (AM319 HCHO WELL), ppm (raw / 1000)
-    (0x20, 0xCE): _history(22),  # + PM2.5, PM10, HCHO or O3; TVOC as IAQ
-    (0x21, 0xCE): _history(22),  # the same, TVOC in ug/m3
-    (0x22, 0xCE): _history(20),  # AM319 HCHO WELL: + PM2.5, HCHO; TVOC as IAQ
-    (0x23, 0xCE): _history(20),  # the same, TVOC in ug/m3
+    (0x20, 0xCE): _history_pm(22, pm10=True),  # + PM2.5, PM10, HCHO or O3; TVOC as IAQ
+    (0x21, 0xCE): _history_pm(22, pm10=True),  # the same, TVOC in ug/m3
+    (0x22, 0xCE): _history_pm(20, pm10=False),  # AM319 HCHO WELL: + PM2.5, HCHO; TVOC as IAQ
+    (0x23, 0xCE): _history_pm(20, pm10=False),  # the same, TVOC in ug/m3
     **_both({
         **_am300_responses(1, {**_SCREEN_AM300, "pm2_5": 7, "pm10": 8, "hcho": 9, "o3": 9}),
         0x65: attribute(2, _uint("pm2_5_collection_interval", 2)),
@@ -289,13 +309,14 @@ github.com/Milesight-IoT/SensorDecoders am-series/am319-hcho, am319-o3, am319-hc
 vendor/milesight-iot/am319.js).
 
 Readings: battery (01/75, %), temperature (03/67, int16 LE 0.1 degC), humidity (04/68, uint8
-0.5 %RH), co2 (07/7D, uint16 ppm), pressure (09/73, uint16 0.1 hPa -> Pa), and the same from
-history records (20/CE, 21/CE: 22 bytes; 22/CE, 23/CE of the HCHO WELL variant: 20 bytes) at
-the device's own time. Skipped: PIR state, light level (0..5), TVOC (IAQ index or ug/m3),
-HCHO, PM2.5, PM10, O3 and the buzzer. Attributes: tlv.COMMON and the AM300 downlink responses,
-with a one-byte CO2 ABC calibration response (39) as the AM319 codecs read it, the PM2.5
-collection interval (65) and the PM self-cleaning settings (AC, AD) of the WELL variant; the
-screen element bit 9 is HCHO or O3 depending on the variant, and the codec names it both."""
+0.5 %RH), co2 (07/7D, uint16 ppm), pressure (09/73, uint16 0.1 hPa -> Pa), PM2.5 and PM10
+(0B/7D, 0C/7D, uint16 ug/m3), and the same from history records (20/CE, 21/CE: 22 bytes; 22/CE,
+23/CE of the HCHO WELL variant: 20 bytes, PM2.5 but no PM10) at the device's own time. Skipped:
+PIR state, light level (0..5), TVOC (IAQ index or ug/m3), HCHO, O3 and the buzzer. Attributes:
+tlv.COMMON and the AM300 downlink responses, with a one-byte CO2 ABC calibration response (39)
+as the AM319 codecs read it, the PM2.5 collection interval (65) and the PM self-cleaning
+settings (AC, AD) of the WELL variant; the screen element bit 9 is HCHO or O3 depending on the
+variant, and the codec names it both."""
 
 
 # --- AM100 series (AM102, AM103) -----------------------------------------------------------------
@@ -453,7 +474,7 @@ MODELS: tuple[DeviceModel, ...] = (
         vendor="Milesight",
         model="AM319",
         use_case="classroom",
-        metrics=("battery", "temperature", "humidity", "co2", "pressure"),
+        metrics=("battery", "temperature", "humidity", "co2", "pressure", "pm2_5", "pm10"),
         spec=DOC + "am319 (AM300 series user guide, payload structure; "
         "github.com/Milesight-IoT/SensorDecoders am-series/am319-hcho, am319-o3, am319-hcho-well)",
         vectors="milesight-am319.json",
@@ -478,7 +499,7 @@ MODELS: tuple[DeviceModel, ...] = (
         vendor="Milesight",
         model="AM308",
         use_case="classroom",
-        metrics=("battery", "temperature", "humidity", "co2", "pressure"),
+        metrics=("battery", "temperature", "humidity", "co2", "pressure", "pm2_5", "pm10"),
         spec=DOC + "am308 (AM300 series user guide, payload structure; "
         "github.com/Milesight-IoT/SensorDecoders am-series/am308; "
         + TTN_REPO + "milesight-iot/am308.js)",

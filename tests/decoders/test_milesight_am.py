@@ -188,21 +188,26 @@ _AM300_HEAD = "80009265 d700 5a00 01 03 2c03 2500 9427"
 _AT_NEW_YEAR = {"temperature": 21.5, "humidity": 45.0, "co2": 812.0, "pressure": 101320.0}
 
 
-@pytest.mark.parametrize(("key", "payload_hex"), [
-    ("milesight-iot/am307", "20ce" + _AM300_HEAD),  # 16 bytes
-    ("milesight-iot/am307", "21ce" + _AM300_HEAD),
-    ("milesight-iot/am308", "20ce" + _AM300_HEAD + "0c00 1800"),  # + PM2.5, PM10: 20 bytes
-    ("milesight-iot/am308", "21ce" + _AM300_HEAD + "0c00 1800"),
-    ("milesight-iot/am319", "20ce" + _AM300_HEAD + "0c00 1800 0400"),  # + HCHO / O3: 22 bytes
-    ("milesight-iot/am319", "21ce" + _AM300_HEAD + "0c00 1800 0400"),
-    ("milesight-iot/am319", "22ce" + _AM300_HEAD + "0c00 0400"),  # HCHO WELL: 20 bytes
-    ("milesight-iot/am319", "23ce" + _AM300_HEAD + "0c00 0400"),
+_PM = {"pm2_5": 12.0, "pm10": 24.0}  # 0x000c, 0x0018 ug/m3
+
+
+@pytest.mark.parametrize(("key", "payload_hex", "extra"), [
+    ("milesight-iot/am307", "20ce" + _AM300_HEAD, {}),  # 16 bytes
+    ("milesight-iot/am307", "21ce" + _AM300_HEAD, {}),
+    ("milesight-iot/am308", "20ce" + _AM300_HEAD + "0c00 1800", _PM),  # + PM2.5, PM10: 20 bytes
+    ("milesight-iot/am308", "21ce" + _AM300_HEAD + "0c00 1800", _PM),
+    ("milesight-iot/am319", "20ce" + _AM300_HEAD + "0c00 1800 0400", _PM),  # + HCHO / O3: 22
+    ("milesight-iot/am319", "21ce" + _AM300_HEAD + "0c00 1800 0400", _PM),
+    # HCHO WELL: 20 bytes, PM2.5 then HCHO (not stored), no PM10.
+    ("milesight-iot/am319", "22ce" + _AM300_HEAD + "0c00 0400", {"pm2_5": 12.0}),
+    ("milesight-iot/am319", "23ce" + _AM300_HEAD + "0c00 0400", {"pm2_5": 12.0}),
 ])
-def test_am300_history_keeps_the_device_time(key: str, payload_hex: str) -> None:
+def test_am300_history_keeps_the_device_time(key: str, payload_hex: str,
+                                             extra: dict[str, float]) -> None:
     # A battery channel after the record proves the record's length.
     frame = decode_frame(key, 85, bytes.fromhex((payload_hex + "017564").replace(" ", "")))
     history = [r for r in frame.readings if r.time is not None]
-    assert {r.metric: r.value for r in history} == pytest.approx(_AT_NEW_YEAR)
+    assert {r.metric: r.value for r in history} == pytest.approx({**_AT_NEW_YEAR, **extra})
     assert {r.time for r in history} == {NEW_YEAR}
     assert [(r.metric, r.value, r.time) for r in frame.readings if r.time is None] == [
         ("battery", 100.0, None)]

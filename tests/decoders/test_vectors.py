@@ -189,9 +189,10 @@ _SPEC_CASES: list[tuple[str, int, str, dict[str, float | list[float]] | None]] =
      {"temperature": 25.1, "distance": 0.4}),
     ("milesight-iot/em400-udl", 85, "0367f8ff 0482", None),
     # AM319: history record at 2024-01-01T00:00Z: 21.5 degC (0x00D7), 45 %RH (0x005A / 2), PIR 0,
-    # light 2, CO2 812 ppm (0x032C), TVOC, 1013.2 hPa (0x2794), PM2.5, PM10, HCHO.
+    # light 2, CO2 812 ppm (0x032C), TVOC, 1013.2 hPa (0x2794), PM2.5 10, PM10 12 ug/m3, HCHO.
     ("milesight-iot/am319", 85, "20ce 80009265 d700 5a00 00 02 2c03 2500 9427 0a00 0c00 0400",
-     {"temperature": 21.5, "humidity": 45.0, "co2": 812, "pressure": 101320.0}),
+     {"temperature": 21.5, "humidity": 45.0, "co2": 812, "pressure": 101320.0, "pm2_5": 10.0,
+      "pm10": 12.0}),
     ("milesight-iot/am319", 85, "0367 0001 08e6 3412", {"temperature": 25.6}),
     ("milesight-iot/am319", 85, "20ce 80009265 d700", None),  # history record cut off
     # Decentlab: flags select sensors; bits outside the model and trailing bytes are errors;
@@ -240,3 +241,11 @@ def test_spec_case(key: str, f_port: int, payload_hex: str,
 def test_history_records_keep_the_device_time() -> None:
     readings = MODELS["milesight-iot/em500-swl"].decode(85, bytes.fromhex("20ce800092657b00"))
     assert [r.time.isoformat() if r.time else None for r in readings] == ["2024-01-01T00:00:00+00:00"]
+
+
+def test_docs_devices_lists_every_model() -> None:
+    """docs/devices.md is where a buyer looks up what meetnet decodes: every registered model is
+    in its table with its key and use case, and nothing else is."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "devices.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\| [^|]+ \| `([^`]+)` \| (\w+) \|", doc, re.M))
+    assert listed == {(key, m.use_case) for key, m in MODELS.items()}

@@ -19,6 +19,8 @@ REALISTIC: dict[str, tuple[float, float]] = {
     "light": (0.0, 5000.0),
     "motion": (0.0, 100.0),
     "tvoc": (0.0, 3000.0),
+    "pm2_5": (0.0, 500.0),
+    "pm10": (0.0, 800.0),
     "pressure": (95_000.0, 105_000.0),
     "battery": (0.0, 100.0),
     "battery_voltage": (2.0, 8.0),

@@ -34,6 +34,17 @@ def am319(values: Mapping[str, float]) -> tuple[int, bytes]:
     return PORT, bytes(out)
 
 
+def am308(values: Mapping[str, float]) -> tuple[int, bytes]:
+    """AM300 series with a PM sensor (AM308, AM319): the AM307's channels and PM2.5, PM10 in
+    ug/m3 (uint16)."""
+    _, frame = am319(values)
+    out = bytearray(frame)
+    for channel, metric in ((0x0B, "pm2_5"), (0x0C, "pm10")):
+        if metric in values:
+            out += bytes((channel, 0x7D)) + struct.pack("<H", clamp_int(values[metric], 0, 65535))
+    return PORT, bytes(out)
+
+
 def am103(values: Mapping[str, float]) -> tuple[int, bytes]:
     """AM103: battery %, temperature degC (0.1), humidity %RH (0.5), co2 ppm."""
     return PORT, bytes(_climate(values))
@@ -47,17 +58,17 @@ def am102(values: Mapping[str, float]) -> tuple[int, bytes]:
 _AM300_STEPS = {"battery": 1, "temperature": 0.1, "humidity": 0.5, "co2": 1, "pressure": 10}
 
 ENCODERS: dict[str, Encoder] = {
-    "milesight-iot/am319": am319,
+    "milesight-iot/am319": am308,  # with PM, as the AM308
     "milesight-iot/am307": am319,  # the AM300 series shares these channels
-    "milesight-iot/am308": am319,
+    "milesight-iot/am308": am308,
     "milesight-iot/am103": am103,
     "milesight-iot/am102": am102,
 }
 
 RESOLUTION: dict[str, dict[str, float]] = {
-    "milesight-iot/am319": dict(_AM300_STEPS),
+    "milesight-iot/am319": {**_AM300_STEPS, "pm2_5": 1, "pm10": 1},
     "milesight-iot/am307": dict(_AM300_STEPS),
-    "milesight-iot/am308": dict(_AM300_STEPS),
+    "milesight-iot/am308": {**_AM300_STEPS, "pm2_5": 1, "pm10": 1},
     "milesight-iot/am103": {"battery": 1, "temperature": 0.1, "humidity": 0.5, "co2": 1},
     "milesight-iot/am102": {"battery": 1, "temperature": 0.1, "humidity": 0.5},
 }
