@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from decoders.base import AttributeValue, DecodeError, DeviceModel, Frame
+from decoders.base import NO_ATTRIBUTES, AttributeValue, DecodeError, DeviceModel, Frame
 from decoders.config import DeviceConfig
 from decoders.derive import derive
 from decoders.registry import MODELS
@@ -15,6 +15,18 @@ __all__ = ["MODELS", "AttributeValue", "DecodeError", "DeviceConfig", "DeviceMod
            "decode_frame", "derive"]
 
 _DEFAULT_CONFIG = DeviceConfig()
+
+
+def _resolve(model_key: str,
+             config: DeviceConfig | Mapping[str, Any] | None) -> tuple[DeviceModel, DeviceConfig]:
+    model = MODELS.get(model_key)
+    if model is None:
+        raise DecodeError(f"no decoder for model {model_key!r}")
+    if config is None:
+        return model, _DEFAULT_CONFIG
+    if isinstance(config, DeviceConfig):
+        return model, config
+    return model, DeviceConfig.model_validate(config)
 
 
 def decode(
@@ -30,7 +42,17 @@ def decode(
     Raises DecodeError (with the reason) for an unknown model or a payload the model's spec does
     not allow; never any other exception for any bytes and port.
     """
-    return decode_frame(model_key, f_port, payload, config, decoded).readings
+    model, cfg = _resolve(model_key, config)
+    try:
+        if model.decode_object is not None and decoded is not None:
+            readings = model.decode_object(decoded, cfg)
+        else:
+            readings = model.decode(f_port, payload)
+    except DecodeError:
+        raise
+    except (ValueError, IndexError, KeyError, OverflowError) as exc:  # defence in depth
+        raise DecodeError(f"{model_key}: malformed payload ({exc})") from exc
+    return derive(readings, cfg)
 
 
 def decode_frame(
@@ -43,28 +65,19 @@ def decode_frame(
     """`decode`, and the device attributes the frame carries (versions, serial number, settings
     confirmed by a downlink response). A DecodeError's ``partial`` frame, when there is one,
     has its readings derived as well, so that a caller can keep them."""
-    model = MODELS.get(model_key)
-    if model is None:
-        raise DecodeError(f"no decoder for model {model_key!r}")
-    if config is None:
-        cfg = _DEFAULT_CONFIG
-    elif isinstance(config, DeviceConfig):
-        cfg = config
-    else:
-        cfg = DeviceConfig.model_validate(config)
+    model, cfg = _resolve(model_key, config)
+    attributes = NO_ATTRIBUTES
     try:
         if model.decode_object is not None and decoded is not None:
-            frame = Frame(model.decode_object(decoded, cfg))
+            readings = model.decode_object(decoded, cfg)
         elif model.decode_frame is not None:
-            frame = model.decode_frame(f_port, payload)
+            readings, attributes = model.decode_frame(f_port, payload)
         else:
-            frame = Frame(model.decode(f_port, payload))
+            readings = model.decode(f_port, payload)
     except DecodeError as exc:
         if exc.partial is not None:
             exc.partial = Frame(derive(exc.partial.readings, cfg), exc.partial.attributes)
         raise
     except (ValueError, IndexError, KeyError, OverflowError) as exc:  # defence in depth
         raise DecodeError(f"{model_key}: malformed payload ({exc})") from exc
-    if frame.attributes:
-        return Frame(derive(frame.readings, cfg), frame.attributes)
-    return Frame(derive(frame.readings, cfg))
+    return Frame(derive(readings, cfg), attributes)
