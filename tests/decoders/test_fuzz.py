@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,18 @@ def _check(key: str, f_port: int, payload: bytes) -> None:
         assert isinstance(r, Reading)
         assert r.metric in model.metrics, f"{key} emits undeclared metric {r.metric}"
         assert isinstance(r.value, float) and math.isfinite(r.value)
+    if model.decode_frame is None:
+        return
+    # The same bytes through the frame decoder: the same readings, and attributes that the
+    # device's record can hold (snake_case names, plain finite values).
+    frame = model.decode_frame(f_port, payload)
+    assert frame.readings == readings
+    for name, value in frame.attributes.items():
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", name), f"{key}: attribute name {name!r}"
+        assert isinstance(value, str | int | float | bool), f"{key}: {name}={value!r}"
+        assert not isinstance(value, float) or math.isfinite(value), f"{key}: {name}={value!r}"
+        assert not isinstance(value, str) or ("\x00" not in value and len(value) <= 200), (
+            f"{key}: {name}={value!r}")
 
 
 @pytest.mark.parametrize("key", sorted(MODELS))
