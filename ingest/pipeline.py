@@ -8,8 +8,10 @@ nothing a network server sent is ever dropped silently.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +25,7 @@ from decoders.config import config_model
 from decoders.js import JsCodec
 from ingest.envelopes import EnvelopeError, IdentityMismatch, Ignored, parse
 from meetnet.catalog import RANGES, out_of_range
-from meetnet.records import DeviceEvent, Reading, Uplink
+from meetnet.records import AttributeValue, DeviceEvent, Reading, Uplink
 from meetnet.settings import Settings
 from store import codecs as codec_store
 from store import devices as registry
@@ -280,7 +282,9 @@ class Pipeline:
         rows, refused = validated_rows(frame.readings, known.info.id, up.received_at)
         batch.readings.extend(rows)
         if frame.attributes:
-            batch.attributes.append(DeviceAttributes(known.info.id, up.received_at, frame.attributes))
+            attributes = storable_attributes(frame.attributes)
+            if attributes:
+                batch.attributes.append(DeviceAttributes(known.info.id, up.received_at, attributes))
         for row in rows:
             if row.metric == "battery":
                 batch.seen.append(DeviceSeen(known.info.id, up.received_at, row.value))
@@ -311,6 +315,28 @@ class Pipeline:
         batch.outcomes["dead_letter"] += 1
         log.info("dead letter", extra={"stage": stage, "reason": row.reason, "topic": row.topic})
         batch.dead_letters.append(row)
+
+
+#: Longest attribute text kept (a version, a serial number, a setting's name is far shorter).
+ATTRIBUTE_TEXT_MAX = 200
+
+
+def storable_attributes(attributes: Mapping[str, AttributeValue]) -> dict[str, AttributeValue]:
+    """The attributes ``devices.attributes`` (jsonb) can hold: PostgreSQL refuses a NUL in JSON
+    text and NaN or infinity as JSON numbers, and one such value would fail the whole batch.
+    The decoders are fuzzed never to emit one; this keeps a future decoder's slip from stopping
+    ingest."""
+    out: dict[str, AttributeValue] = {}
+    for name, value in attributes.items():
+        if "\x00" in name or len(name) > ATTRIBUTE_TEXT_MAX:
+            continue
+        if isinstance(value, str):
+            if "\x00" in value or len(value) > ATTRIBUTE_TEXT_MAX:
+                continue
+        elif isinstance(value, float) and not math.isfinite(value):
+            continue
+        out[name] = value
+    return out
 
 
 def internal_reason(exc: BaseException) -> str:

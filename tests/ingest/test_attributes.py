@@ -122,3 +122,12 @@ def test_the_api_shows_the_attributes_to_whoever_sees_the_device(db: str, api: h
         "firmware_version": {"value": "v1.10", "at": "2026-11-03T08:00:00Z"},
     }}
     assert api.get("/v1/devices/0000000000000000/attributes").status_code == 404
+
+
+def test_only_values_jsonb_can_hold_reach_the_batch() -> None:
+    from ingest.pipeline import storable_attributes
+
+    got = storable_attributes({"firmware_version": "v1.10", "bad\x00name": 1, "nul": "a\x00b",
+                               "long": "x" * 201, "nan": float("nan"), "inf": float("inf"),
+                               "interval": 600, "ratio": 0.5, "enabled": True})
+    assert got == {"firmware_version": "v1.10", "interval": 600, "ratio": 0.5, "enabled": True}
