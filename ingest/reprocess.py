@@ -54,11 +54,15 @@ def reprocess_device(dsn: str, dev_eui: str, start: datetime, end: datetime | No
                 if not up.f_port or not up.payload:
                     continue
                 try:
-                    readings = decoders.decode(info.model_key, up.f_port, up.payload, config,
-                                               up.decoded)
-                except DecodeError:
+                    readings = decoders.decode_frame(info.model_key, up.f_port, up.payload,
+                                                     config, up.decoded).readings
+                except DecodeError as exc:
                     undecodable += 1
-                    continue
+                    if exc.partial is None:
+                        continue
+                    # As ingest does: what the frame held before it broke off is kept (a
+                    # replacement without it would delete readings ingest stored).
+                    readings = exc.partial.readings
                 good, bad = validated_rows(readings, info.id, up.received_at)
                 rows.extend(good)
                 refused += len(bad)

@@ -99,3 +99,24 @@ def test_dead_letters_replay_after_registration(db: str, monkeypatch: pytest.Mon
         (reason,) = conn.execute("SELECT reason FROM dead_letters WHERE payload_length > 65536"
                                  ).fetchone() or ("",)
         assert "larger than the limit" in reason
+
+
+def test_reprocess_keeps_what_a_broken_off_frame_held(db: str, monkeypatch: pytest.MonkeyPatch
+                                                      ) -> None:
+    """A frame that broke off at a channel of unknown length kept its readings in ingest; a
+    reprocess of its window must keep them too (derived with the new config), not delete them."""
+    monkeypatch.setenv("MEETNET_DATABASE_URL", db)
+    with psycopg.connect(db) as conn:
+        registry.upsert_device(conn, registry.NewDevice(
+            dev_eui=BIN.dev_eui, organisation=BIN.organisation, model_key=BIN.model_key,
+            config={"bin_depth_m": 1.0}))
+    # Battery 100 %, distance 0.5 m, then a channel of unknown length (05/e1).
+    _ingest(db, [tts_uplink(BIN, 85, bytes.fromhex("0175640382f401" "05e1ffff"), f_cnt=1,
+                            received_at=T0)])
+    assert _fill(db) == {T0: pytest.approx(50.0)}
+    with psycopg.connect(db) as conn:
+        conn.execute("UPDATE devices SET config = %s WHERE dev_eui = %s",
+                     (json.dumps({"bin_depth_m": 2.0}), BIN.dev_eui))
+    result = runner.invoke(app, ["reprocess", "--device", BIN.dev_eui, "--from", T0.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert _fill(db) == {T0: pytest.approx(75.0)}
