@@ -27,6 +27,7 @@ from decoders.milesight.tlv import (
     Model,
     attribute,
     battery,
+    device_model,
     ignored,
     measure,
     s16,
@@ -468,69 +469,26 @@ records (time, temperature, humidity), and the AM103's downlink responses except
 unused."""
 
 
+_WITH_PM = ("battery", "temperature", "humidity", "co2", "pressure", "pm2_5", "pm10")
+
 MODELS: tuple[DeviceModel, ...] = (
-    DeviceModel(
-        key="milesight-iot/am319",
-        vendor="Milesight",
-        model="AM319",
-        use_case="classroom",
-        metrics=("battery", "temperature", "humidity", "co2", "pressure", "pm2_5", "pm10"),
-        spec=DOC + "am319 (AM300 series user guide, payload structure; "
-        "github.com/Milesight-IoT/SensorDecoders am-series/am319-hcho, am319-o3, am319-hcho-well)",
-        vectors="milesight-am319.json",
-        decode=AM319.decode,
-        decode_frame=AM319.frame,
-    ),
-    DeviceModel(
-        key="milesight-iot/am307",
-        vendor="Milesight",
-        model="AM307",
-        use_case="classroom",
-        metrics=("battery", "temperature", "humidity", "co2", "pressure"),
-        spec=DOC + "am307 (AM300 series user guide, payload structure; "
-        "github.com/Milesight-IoT/SensorDecoders am-series/am307; "
-        + TTN_REPO + "milesight-iot/am307.js)",
-        vectors="milesight-am307.json",
-        decode=AM307.decode,
-        decode_frame=AM307.frame,
-    ),
-    DeviceModel(
-        key="milesight-iot/am308",
-        vendor="Milesight",
-        model="AM308",
-        use_case="classroom",
-        metrics=("battery", "temperature", "humidity", "co2", "pressure", "pm2_5", "pm10"),
-        spec=DOC + "am308 (AM300 series user guide, payload structure; "
-        "github.com/Milesight-IoT/SensorDecoders am-series/am308; "
-        + TTN_REPO + "milesight-iot/am308.js)",
-        vectors="milesight-am308.json",
-        decode=AM308.decode,
-        decode_frame=AM308.frame,
-    ),
-    DeviceModel(
-        key="milesight-iot/am103",
-        vendor="Milesight",
-        model="AM103",
-        use_case="classroom",
-        metrics=("battery", "temperature", "humidity", "co2"),
-        spec=DOC + "am103 (AM100 series user guide, payload structure; "
-        "github.com/Milesight-IoT/SensorDecoders am-series/am103; "
-        + TTN_REPO + "milesight-iot/am103-codec.yaml)",
-        vectors="milesight-am103.json",
-        decode=AM103.decode,
-        decode_frame=AM103.frame,
-    ),
-    DeviceModel(
-        key="milesight-iot/am102",
-        vendor="Milesight",
-        model="AM102",
-        use_case="classroom",
-        metrics=("battery", "temperature", "humidity"),
-        spec=DOC + "am102 (AM100 series user guide, payload structure; "
-        "github.com/Milesight-IoT/SensorDecoders am-series/am102; "
-        + TTN_REPO + "milesight-iot/am102-codec.yaml)",
-        vectors="milesight-am102.json",
-        decode=AM102.decode,
-        decode_frame=AM102.frame,
-    ),
+    device_model(AM319, "classroom", _WITH_PM,
+                 DOC + "am319 (AM300 series user guide, payload structure; "
+                 "github.com/Milesight-IoT/SensorDecoders am-series/am319-hcho, am319-o3, am319-hcho-well)"),
+    device_model(AM307, "classroom", ("battery", "temperature", "humidity", "co2", "pressure"),
+                 DOC + "am307 (AM300 series user guide, payload structure; "
+                 "github.com/Milesight-IoT/SensorDecoders am-series/am307; "
+                 + TTN_REPO + "milesight-iot/am307.js)"),
+    device_model(AM308, "classroom", _WITH_PM,
+                 DOC + "am308 (AM300 series user guide, payload structure; "
+                 "github.com/Milesight-IoT/SensorDecoders am-series/am308; "
+                 + TTN_REPO + "milesight-iot/am308.js)"),
+    device_model(AM103, "classroom", ("battery", "temperature", "humidity", "co2"),
+                 DOC + "am103 (AM100 series user guide, payload structure; "
+                 "github.com/Milesight-IoT/SensorDecoders am-series/am103; "
+                 + TTN_REPO + "milesight-iot/am103-codec.yaml)"),
+    device_model(AM102, "classroom", ("battery", "temperature", "humidity"),
+                 DOC + "am102 (AM100 series user guide, payload structure; "
+                 "github.com/Milesight-IoT/SensorDecoders am-series/am102; "
+                 + TTN_REPO + "milesight-iot/am102-codec.yaml)"),
 )

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
-from decoders.base import AttributeValue, DecodeError, Frame
+from decoders.base import AttributeValue, DecodeError, DeviceModel, Frame
 from meetnet.records import Reading
 
 PORT = 85
@@ -237,3 +237,13 @@ def with_alarm(read: ReadFn) -> ReadFn:
     """Alarm variants carry the value followed by one alarm-state byte (threshold crossed or
     released), which is not a measurement."""
     return lambda b: read(b[:-1])
+
+
+def device_model(model: Model, use_case: str, metrics: tuple[str, ...], spec: str) -> DeviceModel:
+    """The registry entry of a Milesight model: key ``milesight-iot/<model, lowercase>`` (the TTN
+    device repository id) and vectors ``milesight-<model, lowercase>.json``."""
+    slug = model.name.lower()
+    return DeviceModel(key=f"milesight-iot/{slug}", vendor="Milesight", model=model.name,
+                       use_case=use_case, metrics=metrics, spec=spec,
+                       vectors=f"milesight-{slug}.json", decode=model.decode,
+                       decode_frame=model.frame)

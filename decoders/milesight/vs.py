@@ -26,6 +26,7 @@ from decoders.milesight.tlv import (
     Model,
     attribute,
     battery,
+    device_model,
     ignored,
     measure,
     one,
@@ -563,25 +564,16 @@ VS350 = Model("VS350", _VS350, _sum_directions)
 _CROSSING = ("pedestrian_count_in", "pedestrian_count_out", "pedestrian_count")
 
 
-def _model(model: Model, key: str, metrics: tuple[str, ...], guide: str, codec: str) -> DeviceModel:
-    slug = key.split("/")[1]
-    return DeviceModel(
-        key=key,
-        vendor="Milesight",
-        model=model.name,
-        use_case="crossing",
-        metrics=metrics,
-        spec=f"{DOC}{slug} ({guide} user guide, payload structure; "
-        f"github.com/Milesight-IoT/SensorDecoders vs-series/{codec}; {TTN_REPO}{key}.js)",
-        vectors=f"milesight-{slug}.json",
-        decode=model.decode,
-        decode_frame=model.frame,
-    )
+def _model(model: Model, metrics: tuple[str, ...], guide: str) -> DeviceModel:
+    slug = model.name.lower()
+    return device_model(model, "crossing", metrics,
+                        f"{DOC}{slug} ({guide} user guide, payload structure; github.com/"
+                        f"Milesight-IoT/SensorDecoders vs-series/{slug}; {TTN_REPO}milesight-iot/{slug}.js)")
 
 
 MODELS: tuple[DeviceModel, ...] = (
-    _model(VS133, "milesight-iot/vs133", _CROSSING, "VS13x", "vs133"),
-    _model(VS135, "milesight-iot/vs135", _CROSSING, "VS13x", "vs135"),
-    _model(VS121, "milesight-iot/vs121", ("people_count", *_CROSSING), "VS121", "vs121"),
-    _model(VS350, "milesight-iot/vs350", ("battery", "temperature", *_CROSSING), "VS350", "vs350"),
+    _model(VS133, _CROSSING, "VS13x"),
+    _model(VS135, _CROSSING, "VS13x"),
+    _model(VS121, ("people_count", *_CROSSING), "VS121"),
+    _model(VS350, ("battery", "temperature", *_CROSSING), "VS350"),
 )
