@@ -631,6 +631,30 @@ def _change_sharing(dev_eui: str, organisation: str, *, share: bool) -> None:
     typer.echo(f"{dev_eui.lower()} {done} {organisation} (visibility: {visibility})")
 
 
+@devices_app.command("attributes")
+def devices_attributes(
+    dev_eui: Annotated[str | None, typer.Argument(help="one device (default: all)")] = None,
+    org: Annotated[str | None, typer.Option("--org", help="one organisation's devices")] = None,
+    name: Annotated[str | None, typer.Option(
+        "--name", help="one attribute, e.g. firmware_version")] = None,
+) -> None:
+    """What devices said about themselves: firmware and hardware version, serial number, the
+    settings a downlink response confirmed; the newest value of each, and when it was reported
+    (e.g. `--name firmware_version` for the fleet's firmware)."""
+    import psycopg
+
+    from store.queries import fleet_attributes
+
+    with psycopg.connect(_require_dsn(_settings())) as conn:
+        rows = fleet_attributes(conn, dev_eui=dev_eui, organisation=org, name=name)
+    if not rows:
+        typer.echo("no attributes reported" + (f" for {dev_eui.lower()}" if dev_eui else ""))
+        return
+    for row in rows:
+        typer.echo(f"{row.dev_eui}  {row.organisation}  {row.model_key}  {row.name} = "
+                   f"{row.value}  ({row.at.isoformat()})")
+
+
 @devices_app.command("import")
 def devices_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV file")],

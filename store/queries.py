@@ -128,6 +128,38 @@ def device_attributes(conn: psycopg.Connection[Any], dev_eui: str) -> dict[str, 
     return dict(row[0]) if row else {}
 
 
+@dataclass(frozen=True, slots=True)
+class AttributeRow:
+    dev_eui: str
+    organisation: str
+    model_key: str
+    name: str
+    value: Any
+    at: datetime
+
+
+def fleet_attributes(conn: psycopg.Connection[Any], *, dev_eui: str | None = None,
+                     organisation: str | None = None, name: str | None = None
+                     ) -> list[AttributeRow]:
+    """Every device's attributes (migration 0012), one row per device and name, for the
+    operator's overview (`meetnet devices attributes`): no visibility filter, as the CLI runs
+    with the database's own rights."""
+    query = ["""SELECT d.dev_eui, o.slug AS organisation, d.model_key, a.key AS name,
+                       a.value -> 'value' AS value, (a.value ->> 'at')::timestamptz AS at
+                FROM devices d JOIN organisations o ON o.id = d.organisation_id,
+                     jsonb_each(d.attributes) AS a
+                WHERE true"""]
+    params: list[Any] = []
+    for column, value in (("d.dev_eui", dev_eui.lower() if dev_eui else None),
+                          ("o.slug", organisation), ("a.key", name)):
+        if value is not None:
+            query.append(f"AND {column} = %s")
+            params.append(value)
+    query.append("ORDER BY o.slug, d.dev_eui, a.key")
+    with conn.cursor(row_factory=class_row(AttributeRow)) as cur:
+        return cur.execute(" ".join(query), params).fetchall()
+
+
 def readings(conn: psycopg.Connection[Any], dev_eui: str, metric: str, *,
              start: datetime | None, end: datetime | None, after: datetime | None = None,
              limit: int = 1000) -> list[Point]:

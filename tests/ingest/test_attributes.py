@@ -131,3 +131,27 @@ def test_only_values_jsonb_can_hold_reach_the_batch() -> None:
                                "long": "x" * 201, "nan": float("nan"), "inf": float("inf"),
                                "interval": 600, "ratio": 0.5, "enabled": True})
     assert got == {"firmware_version": "v1.10", "interval": 600, "ratio": 0.5, "enabled": True}
+
+
+def test_the_cli_lists_the_fleets_attributes(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from meetnet.cli import app
+
+    direct = DirectIngest(db)
+    try:
+        direct.ingest([_message("ff0a0110 ff0f00 017564", 1, T0)])
+    finally:
+        direct.close()
+    monkeypatch.setenv("MEETNET_DATABASE_URL", db)
+    runner = CliRunner()
+    got = runner.invoke(app, ["devices", "attributes", "--name", "firmware_version"])
+    assert got.exit_code == 0, got.output
+    assert got.output.splitlines() == [
+        f"{BIN.dev_eui}  gemeente-leiden  milesight-iot/em310-udl  firmware_version = v1.10  "
+        f"({T0.isoformat()})"]
+    everything = runner.invoke(app, ["devices", "attributes", BIN.dev_eui.upper()])
+    assert "lorawan_class = Class A" in everything.output
+    assert "firmware_version" in everything.output
+    none = runner.invoke(app, ["devices", "attributes", "--org", "somebody-else"])
+    assert none.exit_code == 0 and none.output.strip() == "no attributes reported"
