@@ -42,6 +42,8 @@ def decode(
     Raises DecodeError (with the reason) for an unknown model or a payload the model's spec does
     not allow; never any other exception for any bytes and port.
     """
+    # Not decode_frame(...).readings: building frames only to drop them cost Milesight decodes
+    # about a quarter of their rate.
     model, cfg = _resolve(model_key, config)
     try:
         if model.decode_object is not None and decoded is not None:

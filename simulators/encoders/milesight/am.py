@@ -6,7 +6,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping
 
-from simulators.encoders.milesight.frame import PORT
+from simulators.encoders.milesight.frame import PORT, battery, temperature
 from simulators.encoders.quantise import Encoder, clamp_int
 
 
@@ -14,10 +14,8 @@ def _climate(values: Mapping[str, float]) -> bytearray:
     """Battery %, temperature degC (0.1), humidity %RH (0.5) and CO2 ppm: the channels every AM
     model with these sensors shares."""
     out = bytearray()
-    if "battery" in values:
-        out += bytes((0x01, 0x75, clamp_int(values["battery"], 0, 100)))
-    if "temperature" in values:
-        out += bytes((0x03, 0x67)) + struct.pack("<h", clamp_int(values["temperature"] * 10, -32768, 32767))
+    out += battery(values)
+    out += temperature(values)
     if "humidity" in values:
         out += bytes((0x04, 0x68, clamp_int(values["humidity"] * 2, 0, 255)))
     if "co2" in values:

@@ -6,15 +6,14 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping
 
-from simulators.encoders.milesight.frame import PORT
+from simulators.encoders.milesight.frame import PORT, battery, temperature
 from simulators.encoders.quantise import Encoder, clamp_int
 
 
 def em310_udl(values: Mapping[str, float]) -> tuple[int, bytes]:
     """EM310-UDL: battery %, distance m (sent in mm), tilt 0/1."""
     out = bytearray()
-    if "battery" in values:
-        out += bytes((0x01, 0x75, clamp_int(values["battery"], 0, 100)))
+    out += battery(values)
     if "distance" in values:
         out += bytes((0x03, 0x82)) + struct.pack("<H", clamp_int(values["distance"] * 1000, 0, 65535))
     if "tilt" in values:
@@ -25,8 +24,7 @@ def em310_udl(values: Mapping[str, float]) -> tuple[int, bytes]:
 def em500_swl(values: Mapping[str, float]) -> tuple[int, bytes]:
     """EM500-SWL: battery %, water_depth m (sent in cm; 0xFFFD and above are error codes)."""
     out = bytearray()
-    if "battery" in values:
-        out += bytes((0x01, 0x75, clamp_int(values["battery"], 0, 100)))
+    out += battery(values)
     if "water_depth" in values:
         out += bytes((0x03, 0x77)) + struct.pack("<H", clamp_int(values["water_depth"] * 100, 0, 0xFFFC))
     return PORT, bytes(out)
@@ -36,10 +34,8 @@ def em400_udl(values: Mapping[str, float]) -> tuple[int, bytes]:
     """EM400-UDL, EM400-MUD and EM400-TLD: battery %, temperature degC (0.1), distance m (sent in
     mm), tilt 0/1."""
     out = bytearray()
-    if "battery" in values:
-        out += bytes((0x01, 0x75, clamp_int(values["battery"], 0, 100)))
-    if "temperature" in values:
-        out += bytes((0x03, 0x67)) + struct.pack("<h", clamp_int(values["temperature"] * 10, -32768, 32767))
+    out += battery(values)
+    out += temperature(values)
     if "distance" in values:
         out += bytes((0x04, 0x82)) + struct.pack("<H", clamp_int(values["distance"] * 1000, 0, 65535))
     if "tilt" in values:
@@ -50,8 +46,7 @@ def em400_udl(values: Mapping[str, float]) -> tuple[int, bytes]:
 def em500_udl(values: Mapping[str, float]) -> tuple[int, bytes]:
     """EM500-UDL: battery %, distance m (sent in mm)."""
     out = bytearray()
-    if "battery" in values:
-        out += bytes((0x01, 0x75, clamp_int(values["battery"], 0, 100)))
+    out += battery(values)
     if "distance" in values:
         out += bytes((0x03, 0x82)) + struct.pack("<H", clamp_int(values["distance"] * 1000, 0, 65535))
     return PORT, bytes(out)

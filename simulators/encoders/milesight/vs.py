@@ -6,7 +6,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping
 
-from simulators.encoders.milesight.frame import PORT
+from simulators.encoders.milesight.frame import PORT, battery, temperature
 from simulators.encoders.quantise import Encoder, clamp_int, directions
 
 
@@ -44,10 +44,8 @@ def vs350(values: Mapping[str, float]) -> tuple[int, bytes]:
     """VS350: battery (%) and temperature (0.1 degC) when given, then the period's
     pedestrian_count_in / _out (uint16; a total alone is split over both directions)."""
     out = bytearray()
-    if "battery" in values:
-        out += bytes((0x01, 0x75, clamp_int(values["battery"], 0, 100)))
-    if "temperature" in values:
-        out += bytes((0x03, 0x67)) + struct.pack("<h", clamp_int(values["temperature"] * 10, -32768, 32767))
+    out += battery(values)
+    out += temperature(values)
     in_i, out_i = directions(values, "pedestrian_count_in", "pedestrian_count_out",
                              "pedestrian_count")
     out += bytes((0x05, 0xCC)) + struct.pack("<HH", in_i, out_i)
